@@ -176,3 +176,33 @@ mod tests {
         assert!(matches!(vector(&input, int), Err(nom::Err::Incomplete(_))));
     }
 }
+
+/// Test helpers shared by every record module's tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use std::fmt::Debug;
+
+    /// Encodes `value`, checks it decodes back to itself with nothing left over,
+    /// and that every strict prefix of the encoding is `Incomplete` or `Error`
+    /// (never a panic, never a wrong `Ok`). Returns the encoding.
+    pub fn assert_round_trip<T: Record + PartialEq + Debug>(value: &T) -> BytesMut {
+        let bytes = value.to_bytes();
+        let (rest, back) = T::decode(&bytes).expect("decodes");
+        assert_eq!(&back, value);
+        assert!(rest.is_empty(), "{} bytes left over", rest.len());
+        assert_prefixes_fail(&bytes, |b| T::decode(b).is_ok());
+        bytes
+    }
+
+    /// Calls `decode_ok` on every strict prefix of `bytes`; it must return false.
+    pub fn assert_prefixes_fail(bytes: &[u8], mut decode_ok: impl FnMut(&[u8]) -> bool) {
+        for n in 0..bytes.len() {
+            assert!(
+                !decode_ok(&bytes[..n]),
+                "prefix of {n}/{} bytes decoded",
+                bytes.len()
+            );
+        }
+    }
+}
