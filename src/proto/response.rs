@@ -2,8 +2,12 @@
 //! request it answers, after `FinalRequestProcessor.java`:
 //! - create answers `CreateResponse`; create2, createContainer and createTTL all
 //!   answer `Create2Response`; reconfig answers `GetDataResponse`;
-//! - delete, check, ping, closeSession, auth, setWatches(2), addWatch,
-//!   checkWatches and removeWatches answer a bare header ([`Response::Empty`]);
+//! - addWatch answers `ErrorResponse { err: 0 }` (a 4-byte body, `FinalRequestProcessor`:
+//!   `rsp = new ErrorResponse(0)`); stock clients ignore it but the bytes are there;
+//! - delete, ping, closeSession, auth, setWatches(2), checkWatches and
+//!   removeWatches answer a bare header ([`Response::Empty`]);
+//! - a top-level check answers `SetDataResponse` in Java (in practice only multi
+//!   carries check); decoded as `SetData` when a body is present, else `Empty`;
 //! - any error (ReplyHeader err != 0) is a bare header too, except multi, which
 //!   answers err 0 and carries per-op errors in its results.
 
@@ -32,7 +36,7 @@ pub enum Response {
     WhoAmI(WhoAmIResponse),
     /// multi and multiRead.
     Multi(MultiResponse),
-    /// An `ErrorResponse` body; no top-level op answers one (multi embeds them).
+    /// An `ErrorResponse` body: the reply to addWatch (always err 0).
     Error(ErrorResponse),
     /// No body.
     Empty,
@@ -57,6 +61,8 @@ impl Response {
             O::GetEphemerals => Response::GetEphemerals(parse(body)?),
             O::WhoAmI => Response::WhoAmI(parse(body)?),
             O::Multi | O::MultiRead => Response::Multi(parse(body)?),
+            O::AddWatch => Response::Error(parse(body)?),
+            O::Check if !body.is_empty() => Response::SetData(parse(body)?),
             O::Delete
             | O::DeleteContainer
             | O::Check
@@ -65,7 +71,6 @@ impl Response {
             | O::Auth
             | O::SetWatches
             | O::SetWatches2
-            | O::AddWatch
             | O::CheckWatches
             | O::RemoveWatches => Response::Empty,
             O::Notification | O::Sasl | O::CreateSession | O::Error => {
@@ -188,6 +193,7 @@ mod tests {
                     results: vec![OpResult::Delete, OpResult::Error { err: -2 }],
                 }),
             ),
+            (OpCode::AddWatch, Response::Error(ErrorResponse { err: 0 })),
             (OpCode::Delete, Response::Empty),
             (OpCode::Ping, Response::Empty),
         ];
