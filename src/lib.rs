@@ -6,4 +6,5 @@
 //! - [`server`]: the actors — sessions, the prep → sync → final pipeline.
 
 pub mod proto;
+pub mod tree;
 pub mod txn;

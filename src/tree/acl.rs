@@ -1,0 +1,371 @@
+//! Access control: the permission check (`ZooKeeperServer.checkACL`), the ACL
+//! fix-up prep applies to create/setACL (`PrepRequestProcessor.fixupACL`), and
+//! the built-in authentication providers `ip` and `digest`
+//! (`server/auth/IPAuthenticationProvider.java`, `DigestAuthenticationProvider.java`).
+//!
+//! Only the providers a default Apache ZooKeeper registers exist here
+//! (`ProviderRegistry.initialize`): `ip` (not "authenticated", so never used by
+//! the `auth` scheme) and `digest`. `world:anyone` is special-cased by both
+//! functions; `super` in a session's ids passes every check.
+
+use base64::Engine;
+use sha1::{Digest, Sha1};
+
+use crate::proto::data::{Acl, Id};
+use crate::proto::error_code::ErrorCode;
+
+/// `ZooKeeperServer.checkACL`: may a session holding `auth_ids` do `perm` on a node with `acl`?
+pub fn check_acl(acl: &[Acl], perm: i32, auth_ids: &[Id]) -> bool {
+    if acl.is_empty() {
+        return true;
+    }
+    if auth_ids.iter().any(|id| id.scheme == "super") {
+        return true;
+    }
+    acl.iter().any(|a| {
+        if a.perms & perm == 0 {
+            return false;
+        }
+        if a.id.scheme == "world" && a.id.id == "anyone" {
+            return true;
+        }
+        auth_ids.iter().any(|auth| {
+            auth.scheme == a.id.scheme && provider_matches(&a.id.scheme, &auth.id, &a.id.id)
+        })
+    })
+}
+
+/// `PrepRequestProcessor.fixupACL` (after `removeDuplicates`): drops exact
+/// duplicates, expands `auth` entries to the session's authenticated ids and
+/// validates every other id. `InvalidAcl` for an empty list, an `auth` entry
+/// without an authenticated id, an unknown scheme or a malformed id.
+pub fn fix_acl(acl: &[Acl], auth_ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+    let mut unique: Vec<&Acl> = Vec::with_capacity(acl.len());
+    for a in acl {
+        if !unique.contains(&a) {
+            unique.push(a);
+        }
+    }
+    if unique.is_empty() {
+        return Err(ErrorCode::InvalidAcl);
+    }
+    let mut out = Vec::with_capacity(unique.len());
+    for a in unique {
+        if a.id.scheme == "world" && a.id.id == "anyone" {
+            out.push(a.clone());
+        } else if a.id.scheme == "auth" {
+            // The id of an `auth` entry is ignored; duplicates are not removed
+            // again after expansion (as in Java).
+            let mut valid = false;
+            for cid in auth_ids {
+                if is_authenticated_scheme(&cid.scheme) {
+                    valid = true;
+                    out.push(Acl {
+                        perms: a.perms,
+                        id: cid.clone(),
+                    });
+                }
+            }
+            if !valid {
+                return Err(ErrorCode::InvalidAcl);
+            }
+        } else if is_valid_id(&a.id.scheme, &a.id.id) {
+            out.push(a.clone());
+        } else {
+            return Err(ErrorCode::InvalidAcl);
+        }
+    }
+    Ok(out)
+}
+
+/// `DigestAuthenticationProvider.generateDigest`: `user:base64(sha1("user:password"))`,
+/// where `user` is everything before the first `:`.
+pub fn digest_of(user_password: &str) -> String {
+    let user = user_password.split(':').next().unwrap_or("");
+    let hash = Sha1::digest(user_password.as_bytes());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(hash);
+    format!("{user}:{b64}")
+}
+
+/// The ids a successful `addauth digest user:password` adds to a session
+/// (`DigestAuthenticationProvider.handleAuthentication`): `super:` first when
+/// the digest equals the configured super digest, then `digest:user:hash`.
+/// Java builds the string with the platform charset; UTF-8 here.
+pub fn digest_auth_ids(auth_data: &[u8], super_digest: Option<&str>) -> Vec<Id> {
+    let digest = digest_of(&String::from_utf8_lossy(auth_data));
+    let mut ids = Vec::with_capacity(2);
+    if super_digest == Some(digest.as_str()) {
+        ids.push(Id {
+            scheme: "super".into(),
+            id: String::new(),
+        });
+    }
+    ids.push(Id {
+        scheme: "digest".into(),
+        id: digest,
+    });
+    ids
+}
+
+/// Is there a provider for `scheme` whose ids count for the `auth` scheme (`isAuthenticated`)?
+fn is_authenticated_scheme(scheme: &str) -> bool {
+    scheme == "digest"
+}
+
+/// `AuthenticationProvider.isValid` of the provider for `scheme`; false when there is none.
+pub fn is_valid_id(scheme: &str, id: &str) -> bool {
+    match scheme {
+        // `id.split(":").length == 2`: Java's split drops trailing empty parts.
+        "digest" => java_split_len(id, ':') == 2,
+        "ip" => {
+            let mut parts = id.splitn(2, '/');
+            let addr = parts.next().unwrap_or("");
+            let Some(bytes) = v4_addr_bytes(addr) else {
+                return false;
+            };
+            match parts.next() {
+                Some(bits) => parse_bits(bits, bytes.len()).is_some(),
+                None => true,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// `AuthenticationProvider.matches`; false when no provider exists for `scheme`.
+fn provider_matches(scheme: &str, id: &str, acl_expr: &str) -> bool {
+    match scheme {
+        "digest" => id == acl_expr,
+        "ip" => ip_matches(id, acl_expr),
+        _ => false,
+    }
+}
+
+/// `IPAuthenticationProvider.matches`: `acl_expr` is `a.b.c.d` or `a.b.c.d/bits` (IPv4 only).
+fn ip_matches(id: &str, acl_expr: &str) -> bool {
+    let mut parts = acl_expr.splitn(2, '/');
+    let Some(mut acl_addr) = v4_addr_bytes(parts.next().unwrap_or("")) else {
+        return false;
+    };
+    let bits = match parts.next() {
+        Some(b) => match parse_bits(b, acl_addr.len()) {
+            Some(bits) => bits,
+            None => return false,
+        },
+        None => acl_addr.len() * 8,
+    };
+    mask(&mut acl_addr, bits);
+    let Some(mut remote) = v4_addr_bytes(id) else {
+        return false;
+    };
+    mask(&mut remote, bits);
+    remote == acl_addr
+}
+
+fn parse_bits(s: &str, addr_len: usize) -> Option<usize> {
+    let bits: i32 = s.parse().ok()?;
+    (bits >= 0 && bits as usize <= addr_len * 8).then_some(bits as usize)
+}
+
+/// `IPAuthenticationProvider.v4addr2Bytes`: four `Integer.parseInt` parts in 0..=255.
+fn v4_addr_bytes(addr: &str) -> Option<[u8; 4]> {
+    let mut out = [0u8; 4];
+    let mut n = 0;
+    for part in addr.split('.') {
+        if n == 4 {
+            return None;
+        }
+        let v: i32 = part.parse().ok()?;
+        out[n] = u8::try_from(v).ok()?;
+        n += 1;
+    }
+    (n == 4).then_some(out)
+}
+
+fn mask(b: &mut [u8], bits: usize) {
+    let mut start = bits / 8;
+    let mut start_mask: u8 = !(((1u16 << (8 - bits % 8)) - 1) as u8);
+    while start < b.len() {
+        b[start] &= start_mask;
+        start_mask = 0;
+        start += 1;
+    }
+}
+
+/// `s.split(sep).length` in Java: trailing empty strings are removed, but an
+/// empty input is one empty string.
+fn java_split_len(s: &str, sep: char) -> usize {
+    if s.is_empty() {
+        return 1;
+    }
+    let mut parts: Vec<&str> = s.split(sep).collect();
+    while parts.last() == Some(&"") {
+        parts.pop();
+    }
+    parts.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::data::perms;
+
+    fn id(scheme: &str, id: &str) -> Id {
+        Id {
+            scheme: scheme.into(),
+            id: id.into(),
+        }
+    }
+
+    fn acl(perms: i32, scheme: &str, i: &str) -> Acl {
+        Acl {
+            perms,
+            id: id(scheme, i),
+        }
+    }
+
+    #[test]
+    fn digests_match_java() {
+        // Values printed by `java org.apache.zookeeper.server.auth.DigestAuthenticationProvider`.
+        assert_eq!(
+            digest_of("super:test"),
+            "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
+        );
+        assert_eq!(digest_of("user:pass"), "user:smGaoVKd/cQkjm7b88GyorAUz20=");
+        assert_eq!(digest_of(""), ":2jmj7l5rSw0yVb/vlWAYkK/YBwk=");
+        assert_eq!(digest_of("nocolon"), "nocolon:Ra+cHr2ZoHvBjtNArFGNGlVie4g=");
+        assert_eq!(digest_of("a:b:c"), "a:cLzgnoJ6mP5qz3w+mwvPE2vDgu0=");
+    }
+
+    #[test]
+    fn digest_auth_adds_super_when_configured() {
+        let ids = digest_auth_ids(b"super:test", Some("super:D/InIHSb7yEEbrWz8b9l71RjZJU="));
+        assert_eq!(ids[0], id("super", ""));
+        assert_eq!(ids[1], id("digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU="));
+        assert_eq!(digest_auth_ids(b"user:pass", None).len(), 1);
+    }
+
+    #[test]
+    fn check_acl_rules() {
+        let none: [Id; 0] = [];
+        assert!(check_acl(&[], perms::ALL, &none));
+        let open = Acl::open_unsafe();
+        assert!(check_acl(&open, perms::WRITE, &none));
+        let read_only = Acl::read_unsafe();
+        assert!(check_acl(&read_only, perms::READ, &none));
+        assert!(!check_acl(&read_only, perms::WRITE, &none));
+        assert!(check_acl(&read_only, perms::WRITE, &[id("super", "")]));
+
+        let dig = [acl(
+            perms::READ | perms::WRITE,
+            "digest",
+            "user:smGaoVKd/cQkjm7b88GyorAUz20=",
+        )];
+        assert!(!check_acl(&dig, perms::READ, &none));
+        assert!(check_acl(
+            &dig,
+            perms::READ,
+            &[id("digest", "user:smGaoVKd/cQkjm7b88GyorAUz20=")]
+        ));
+        assert!(!check_acl(
+            &dig,
+            perms::DELETE,
+            &[id("digest", "user:smGaoVKd/cQkjm7b88GyorAUz20=")]
+        ));
+        assert!(!check_acl(
+            &dig,
+            perms::READ,
+            &[id("ip", "user:smGaoVKd/cQkjm7b88GyorAUz20=")]
+        ));
+
+        let ip = [acl(perms::ALL, "ip", "10.1.0.0/16")];
+        assert!(check_acl(&ip, perms::READ, &[id("ip", "10.1.2.3")]));
+        assert!(!check_acl(&ip, perms::READ, &[id("ip", "10.2.2.3")]));
+        let exact = [acl(perms::ALL, "ip", "127.0.0.1")];
+        assert!(check_acl(&exact, perms::READ, &[id("ip", "127.0.0.1")]));
+        assert!(!check_acl(&exact, perms::READ, &[id("ip", "127.0.0.2")]));
+        // Unknown schemes never match, even on equal ids.
+        let other = [acl(perms::ALL, "x509", "CN=a")];
+        assert!(!check_acl(&other, perms::READ, &[id("x509", "CN=a")]));
+    }
+
+    #[test]
+    fn ip_masks() {
+        assert!(ip_matches("192.168.1.77", "192.168.1.0/24"));
+        assert!(ip_matches("192.168.1.77", "192.168.1.64/27"));
+        assert!(!ip_matches("192.168.1.77", "192.168.1.96/27"));
+        assert!(ip_matches("1.2.3.4", "9.9.9.9/0"));
+        assert!(!ip_matches("1.2.3.4", "1.2.3.4/33"));
+        assert!(!ip_matches("::1", "::1"));
+        assert!(!ip_matches("1.2.3.4", "1.2.3.4/"));
+    }
+
+    #[test]
+    fn id_validation() {
+        assert!(is_valid_id("digest", "u:h"));
+        assert!(is_valid_id("digest", ":h"));
+        assert!(is_valid_id("digest", "u:h:"));
+        assert!(!is_valid_id("digest", "u:"));
+        assert!(!is_valid_id("digest", "u"));
+        assert!(!is_valid_id("digest", "a:b:c"));
+        assert!(!is_valid_id("digest", ""));
+        assert!(is_valid_id("ip", "10.0.0.1"));
+        assert!(is_valid_id("ip", "10.0.0.0/8"));
+        assert!(is_valid_id("ip", "+10.0.0.1"));
+        assert!(!is_valid_id("ip", "10.0.0.0/33"));
+        assert!(!is_valid_id("ip", "10.0.0"));
+        assert!(!is_valid_id("ip", "10.0.0.256"));
+        assert!(!is_valid_id("ip", "10.0.0.1."));
+        assert!(!is_valid_id("world", "foo"));
+        assert!(!is_valid_id("super", ""));
+    }
+
+    #[test]
+    fn fix_acl_rules() {
+        let none: [Id; 0] = [];
+        assert_eq!(fix_acl(&[], &none), Err(ErrorCode::InvalidAcl));
+        let open = Acl::open_unsafe();
+        assert_eq!(
+            fix_acl(&[open[0].clone(), open[0].clone()], &none),
+            Ok(open.clone())
+        );
+        // `auth` needs an authenticated (digest) id; ip and super do not count.
+        let auth = [acl(perms::ALL, "auth", "")];
+        assert_eq!(fix_acl(&auth, &none), Err(ErrorCode::InvalidAcl));
+        assert_eq!(
+            fix_acl(&auth, &[id("ip", "127.0.0.1"), id("super", "")]),
+            Err(ErrorCode::InvalidAcl)
+        );
+        let ids = [
+            id("ip", "127.0.0.1"),
+            id("digest", "a:x"),
+            id("digest", "b:y"),
+        ];
+        assert_eq!(
+            fix_acl(&auth, &ids),
+            Ok(vec![
+                acl(perms::ALL, "digest", "a:x"),
+                acl(perms::ALL, "digest", "b:y")
+            ])
+        );
+        assert_eq!(
+            fix_acl(&[acl(1, "world", "nobody")], &none),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fix_acl(&[acl(1, "digest", "nohash")], &none),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fix_acl(&[acl(1, "x509", "CN=a")], &none),
+            Err(ErrorCode::InvalidAcl)
+        );
+        assert_eq!(
+            fix_acl(
+                &[acl(1, "ip", "10.0.0.1"), acl(31, "world", "anyone")],
+                &none
+            ),
+            Ok(vec![acl(1, "ip", "10.0.0.1"), acl(31, "world", "anyone")])
+        );
+    }
+}
