@@ -1,0 +1,236 @@
+//! Server configuration: Apache ZooKeeper's `zoo.cfg` keys, with the same defaults.
+//!
+//! A file holds `key=value` lines; `#` starts a comment. Unknown keys are kept
+//! and logged (ZooKeeper passes them on as system properties); a value that does
+//! not parse stops start-up with an error naming the file, line and key.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use crate::proto::frame::DEFAULT_MAX_BUFFER;
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: invalid value {value:?} for {key}: {reason}")]
+    BadValue {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{path}:{line}: not a key=value line: {text:?}")]
+    BadLine {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
+}
+
+/// Every setting the standalone server reads.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub tick_time_ms: u32,
+    pub data_dir: PathBuf,
+    pub data_log_dir: PathBuf,
+    pub client_port: u16,
+    pub client_port_address: IpAddr,
+    /// Connections allowed from one IP address; 0 means unlimited.
+    pub max_client_cnxns: u32,
+    pub min_session_timeout_ms: i32,
+    pub max_session_timeout_ms: i32,
+    /// Four-letter words that may run; `*` allows all.
+    pub four_letter_words: Vec<String>,
+    /// Largest packet accepted from a client (`jute.maxbuffer`).
+    pub max_buffer: usize,
+    /// Keys this server does not use, as read.
+    pub unknown: BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::with_tick(2000)
+    }
+}
+
+impl Config {
+    fn with_tick(tick: u32) -> Config {
+        Config {
+            tick_time_ms: tick,
+            data_dir: PathBuf::from("data"),
+            data_log_dir: PathBuf::from("data"),
+            client_port: 2181,
+            client_port_address: IpAddr::from([0, 0, 0, 0]),
+            max_client_cnxns: 60,
+            min_session_timeout_ms: 2 * tick as i32,
+            max_session_timeout_ms: 20 * tick as i32,
+            four_letter_words: vec!["srvr".into()],
+            max_buffer: DEFAULT_MAX_BUFFER,
+            unknown: BTreeMap::new(),
+        }
+    }
+
+    /// Reads a zoo.cfg file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Parses zoo.cfg text; `path` only names the source in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let mut pairs = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
+                continue;
+            }
+            let Some((k, v)) = line.split_once('=') else {
+                return Err(ConfigError::BadLine {
+                    path: path.to_owned(),
+                    line: i + 1,
+                    text: raw.to_owned(),
+                });
+            };
+            pairs.push((i + 1, k.trim().to_owned(), v.trim().to_owned()));
+        }
+        let tick = match pairs.iter().rev().find(|(_, k, _)| k == "tickTime") {
+            Some((line, k, v)) => number::<u32>(path, *line, k, v)?,
+            None => 2000,
+        };
+        let mut cfg = Config::with_tick(tick);
+        let (mut min_set, mut max_set, mut log_dir_set) = (false, false, false);
+        for (line, key, value) in pairs {
+            let line_no = line;
+            let bad = |reason: &str| ConfigError::BadValue {
+                path: path.to_owned(),
+                line: line_no,
+                key: key.clone(),
+                value: value.clone(),
+                reason: reason.to_owned(),
+            };
+            match key.as_str() {
+                "tickTime" => {}
+                "dataDir" => cfg.data_dir = PathBuf::from(&value),
+                "dataLogDir" => {
+                    cfg.data_log_dir = PathBuf::from(&value);
+                    log_dir_set = true;
+                }
+                "clientPort" => cfg.client_port = number(path, line, &key, &value)?,
+                "clientPortAddress" => {
+                    cfg.client_port_address = value.parse().map_err(|_| bad("not an IP address"))?
+                }
+                "maxClientCnxns" => cfg.max_client_cnxns = number(path, line, &key, &value)?,
+                "minSessionTimeout" => {
+                    let v: i32 = number(path, line, &key, &value)?;
+                    if v != -1 {
+                        cfg.min_session_timeout_ms = v;
+                        min_set = true;
+                    }
+                }
+                "maxSessionTimeout" => {
+                    let v: i32 = number(path, line, &key, &value)?;
+                    if v != -1 {
+                        cfg.max_session_timeout_ms = v;
+                        max_set = true;
+                    }
+                }
+                "4lw.commands.whitelist" => {
+                    cfg.four_letter_words = value
+                        .split(',')
+                        .map(|w| w.trim().to_owned())
+                        .filter(|w| !w.is_empty())
+                        .collect()
+                }
+                "jute.maxbuffer" => cfg.max_buffer = number(path, line, &key, &value)?,
+                _ => {
+                    cfg.unknown.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        if !log_dir_set {
+            cfg.data_log_dir = cfg.data_dir.clone();
+        }
+        if !min_set {
+            cfg.min_session_timeout_ms = 2 * tick as i32;
+        }
+        if !max_set {
+            cfg.max_session_timeout_ms = 20 * tick as i32;
+        }
+        Ok(cfg)
+    }
+
+    /// Whether a four-letter word may run.
+    pub fn allows_four_letter_word(&self, word: &str) -> bool {
+        self.four_letter_words.iter().any(|w| w == "*" || w == word)
+    }
+}
+
+fn number<T: std::str::FromStr>(
+    path: &Path,
+    line: usize,
+    key: &str,
+    value: &str,
+) -> Result<T, ConfigError> {
+    value.parse().map_err(|_| ConfigError::BadValue {
+        path: path.to_owned(),
+        line,
+        key: key.to_owned(),
+        value: value.to_owned(),
+        reason: "not a number in range".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("zoo.cfg"), text)
+    }
+
+    #[test]
+    fn defaults_follow_tick_time() {
+        let c = parse("tickTime=500\ndataDir=/tmp/x\nclientPort=2999\n").unwrap();
+        assert_eq!(c.min_session_timeout_ms, 1000);
+        assert_eq!(c.max_session_timeout_ms, 10000);
+        assert_eq!(c.client_port, 2999);
+        assert_eq!(c.data_log_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn explicit_timeouts_and_whitelist() {
+        let c = parse(
+            "# comment\nminSessionTimeout=4000\nmaxSessionTimeout=8000\n4lw.commands.whitelist=ruok, stat\nclientPortAddress=127.0.0.1\nfoo=bar\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (c.min_session_timeout_ms, c.max_session_timeout_ms),
+            (4000, 8000)
+        );
+        assert!(c.allows_four_letter_word("stat") && !c.allows_four_letter_word("dump"));
+        assert_eq!(c.unknown.get("foo").map(String::as_str), Some("bar"));
+    }
+
+    #[test]
+    fn bad_values_name_the_line() {
+        let err = parse("tickTime=2000\nclientPort=abc\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("zoo.cfg:2") && err.contains("clientPort"),
+            "{err}"
+        );
+        let err = parse("justaword\n").unwrap_err().to_string();
+        assert!(err.contains("zoo.cfg:1"), "{err}");
+    }
+}

@@ -1,0 +1,368 @@
+//! The session actor: one per client TCP connection.
+//!
+//! It owns the socket. Frames come in through a [`FrameCodec`]; the first one is
+//! the `ConnectRequest`, every later one a `RequestHeader` plus body, which it
+//! decodes and submits to [`Prep`] in arrival order. Replies and watch
+//! notifications come back from the final stage as [`Reply`] messages and are
+//! written in the order they arrive, which is the order final sent them.
+//! Bad bytes close only this connection, with a log line naming the reason.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use actix::io::{FramedWrite, WriteHandler};
+use actix::prelude::*;
+use bytes::{Bytes, BytesMut};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio_util::codec::FramedRead;
+
+use crate::proto::auth::AuthPacket;
+use crate::proto::connect::{ConnectRequest, ConnectResponse};
+use crate::proto::data::Id;
+use crate::proto::error_code::ErrorCode;
+use crate::proto::frame::{FrameCodec, FrameError};
+use crate::proto::header::{ReplyHeader, RequestHeader};
+use crate::proto::jute::Record;
+use crate::proto::opcode::OpCode;
+use crate::proto::request::Request;
+use crate::server::four_letter;
+use crate::server::prep::{Connect, Disconnected, Prep, Submit};
+use crate::server::Shared;
+use crate::tree::acl::digest_of;
+
+static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
+
+/// How the pipeline reaches one connection.
+#[derive(Clone)]
+pub struct ConnHandle {
+    pub id: u64,
+    pub addr: Addr<Session>,
+}
+
+/// Bytes to send as one frame (a reply or a notification, without the length).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Reply(pub Bytes);
+
+/// The outcome of the handshake: the session is open, or (id 0) refused.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Opened {
+    pub session_id: i64,
+    pub timeout_ms: i32,
+    pub passwd: Vec<u8>,
+}
+
+/// Close the connection once what was already sent is flushed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Close(pub &'static str);
+
+/// What the connection writes: a length-prefixed frame, or raw text (four-letter words).
+pub enum Outbound {
+    Frame(Bytes),
+    Text(Bytes),
+}
+
+/// Frames replies with [`FrameCodec`]; writes four-letter-word answers as they are.
+pub struct OutboundCodec(FrameCodec);
+
+impl tokio_util::codec::Encoder<Outbound> for OutboundCodec {
+    type Error = FrameError;
+    fn encode(&mut self, item: Outbound, dst: &mut BytesMut) -> Result<(), FrameError> {
+        match item {
+            Outbound::Frame(b) => self.0.encode(b, dst),
+            Outbound::Text(b) => {
+                dst.extend_from_slice(&b);
+                Ok(())
+            }
+        }
+    }
+}
+
+enum State {
+    AwaitingConnect,
+    /// The handshake is with prep; frames that arrive meanwhile wait here.
+    Connecting(Vec<BytesMut>),
+    Open(i64),
+    Closing,
+}
+
+/// Frames a client may send before its session is open.
+const MAX_QUEUED_BEFORE_OPEN: usize = 1024;
+
+pub struct Session {
+    id: u64,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    prep: Addr<Prep>,
+    writer: FramedWrite<Outbound, OwnedWriteHalf, OutboundCodec>,
+    state: State,
+    client_sent_read_only: bool,
+    auth: Arc<Vec<Id>>,
+}
+
+impl Session {
+    /// Starts the actor for an accepted connection.
+    pub fn spawn(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, prep: Addr<Prep>) {
+        let _ = stream.set_nodelay(true);
+        let max = shared.config.max_buffer;
+        Session::create(move |ctx| {
+            let (read, write) = stream.into_split();
+            ctx.add_stream(FramedRead::new(read, FrameCodec::new(max)));
+            let auth = Arc::new(vec![Id {
+                scheme: "ip".into(),
+                id: peer.ip().to_string(),
+            }]);
+            Session {
+                id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
+                peer,
+                shared,
+                prep,
+                writer: FramedWrite::new(write, OutboundCodec(FrameCodec::new(max)), ctx),
+                state: State::AwaitingConnect,
+                client_sent_read_only: false,
+                auth,
+            }
+        });
+    }
+
+    fn conn_handle(&self, ctx: &mut Context<Self>) -> ConnHandle {
+        ConnHandle {
+            id: self.id,
+            addr: ctx.address(),
+        }
+    }
+
+    fn close(&mut self, ctx: &mut Context<Self>, reason: &str) {
+        if matches!(self.state, State::Closing) {
+            return;
+        }
+        tracing::debug!(peer = %self.peer, "closing connection: {reason}");
+        self.detach();
+        self.state = State::Closing;
+        self.writer.close();
+        // Stop reading; the actor stops once the writer has flushed (`finished`).
+        ctx.run_later(std::time::Duration::from_secs(5), |_, ctx| ctx.stop());
+    }
+
+    fn detach(&mut self) {
+        if let State::Open(session_id) = self.state {
+            self.prep.do_send(Disconnected {
+                session_id,
+                conn_id: self.id,
+            });
+        }
+    }
+
+    fn bad_frame(&mut self, ctx: &mut Context<Self>, reason: &str) {
+        tracing::warn!(peer = %self.peer, "closing connection: {reason}");
+        self.close(ctx, reason);
+    }
+
+    fn on_connect_frame(&mut self, frame: BytesMut, ctx: &mut Context<Self>) {
+        let request = match ConnectRequest::decode(&frame) {
+            Ok((_, r)) => r,
+            Err(_) => return self.bad_frame(ctx, "malformed ConnectRequest"),
+        };
+        self.client_sent_read_only = request.read_only.is_some();
+        self.state = State::Connecting(Vec::new());
+        self.prep.do_send(Connect {
+            request,
+            conn: self.conn_handle(ctx),
+        });
+    }
+
+    fn on_request_frame(&mut self, session_id: i64, frame: BytesMut, ctx: &mut Context<Self>) {
+        let (body, header) = match RequestHeader::decode(&frame) {
+            Ok(r) => r,
+            Err(_) => return self.bad_frame(ctx, "packet shorter than a RequestHeader"),
+        };
+        match OpCode::from_i32(header.op_type) {
+            Some(OpCode::Auth) => return self.on_auth(header, body, ctx),
+            Some(OpCode::Sasl) => {
+                tracing::warn!(peer = %self.peer, "SASL is not configured; closing");
+                self.send_header(header.xid, ErrorCode::AuthFailed);
+                return self.close(ctx, "SASL authentication attempted");
+            }
+            _ => {}
+        }
+        let decoded = match OpCode::from_i32(header.op_type) {
+            Some(op) => Request::decode(op, body),
+            None => Err(crate::proto::request::DecodeError::Unsupported(
+                header.op_type,
+            )),
+        };
+        self.prep.do_send(Submit {
+            session_id,
+            xid: header.xid,
+            op_type: header.op_type,
+            request: decoded,
+            conn: self.conn_handle(ctx),
+            auth: self.auth.clone(),
+        });
+    }
+
+    /// Auth packets are answered at once, as `ZooKeeperServer.processPacket` does.
+    fn on_auth(&mut self, header: RequestHeader, body: &[u8], ctx: &mut Context<Self>) {
+        let Ok((_, packet)) = AuthPacket::decode(body) else {
+            return self.bad_frame(ctx, "malformed AuthPacket");
+        };
+        let id = match packet.scheme.as_str() {
+            "digest" => std::str::from_utf8(&packet.auth)
+                .ok()
+                .filter(|s| s.contains(':'))
+                .map(|s| Id {
+                    scheme: "digest".into(),
+                    id: digest_of(s),
+                }),
+            "ip" => Some(Id {
+                scheme: "ip".into(),
+                id: self.peer.ip().to_string(),
+            }),
+            _ => None,
+        };
+        match id {
+            Some(id) => {
+                tracing::info!(peer = %self.peer, scheme = %packet.scheme, "auth success");
+                let mut ids = (*self.auth).clone();
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+                self.auth = Arc::new(ids);
+                self.send_header(header.xid, ErrorCode::Ok);
+            }
+            None => {
+                tracing::warn!(peer = %self.peer, scheme = %packet.scheme, "authentication failed");
+                self.send_header(header.xid, ErrorCode::AuthFailed);
+                self.close(ctx, "authentication failed");
+            }
+        }
+    }
+
+    fn send_header(&mut self, xid: i32, err: ErrorCode) {
+        let header = ReplyHeader {
+            xid,
+            zxid: 0,
+            err: err.code(),
+        };
+        self.write(header.to_bytes().freeze());
+    }
+
+    fn write(&mut self, bytes: Bytes) {
+        if !matches!(self.state, State::Closing) || !self.writer.closed() {
+            self.writer.write(Outbound::Frame(bytes));
+        }
+    }
+
+    fn on_frame(&mut self, frame: BytesMut, ctx: &mut Context<Self>) {
+        match &mut self.state {
+            State::AwaitingConnect => self.on_connect_frame(frame, ctx),
+            State::Connecting(queued) => {
+                if queued.len() >= MAX_QUEUED_BEFORE_OPEN {
+                    return self.bad_frame(ctx, "too many requests before the session opened");
+                }
+                queued.push(frame);
+            }
+            State::Open(id) => {
+                let id = *id;
+                self.on_request_frame(id, frame, ctx)
+            }
+            State::Closing => {}
+        }
+    }
+}
+
+impl Actor for Session {
+    type Context = Context<Self>;
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.detach();
+        self.shared.connection_closed(self.peer.ip());
+    }
+}
+
+impl StreamHandler<Result<BytesMut, FrameError>> for Session {
+    fn handle(&mut self, item: Result<BytesMut, FrameError>, ctx: &mut Context<Self>) {
+        match item {
+            Ok(frame) => self.on_frame(frame, ctx),
+            Err(FrameError::TooLarge { len, .. })
+                if matches!(self.state, State::AwaitingConnect) =>
+            {
+                match four_letter::word_of(len as u32) {
+                    Some(word) => {
+                        let answer = four_letter::answer(word, &self.shared);
+                        self.writer.write(Outbound::Text(Bytes::from(answer)));
+                        self.state = State::Closing;
+                        self.writer.close();
+                    }
+                    None => {
+                        self.bad_frame(ctx, &format!("Len error {len}: larger than jute.maxbuffer"))
+                    }
+                }
+            }
+            Err(e) => self.bad_frame(ctx, &e.to_string()),
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        if !matches!(self.state, State::Closing) {
+            tracing::debug!(peer = %self.peer, "client closed the connection");
+            self.detach();
+            self.state = State::Closing;
+            ctx.stop();
+        }
+    }
+}
+
+impl WriteHandler<FrameError> for Session {
+    fn error(&mut self, err: FrameError, _: &mut Self::Context) -> Running {
+        tracing::debug!(peer = %self.peer, "write failed: {err}");
+        Running::Stop
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+impl Handler<Reply> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: Reply, _: &mut Context<Self>) {
+        self.write(msg.0);
+    }
+}
+
+impl Handler<Opened> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: Opened, ctx: &mut Context<Self>) {
+        let response = ConnectResponse {
+            protocol_version: 0,
+            time_out: msg.timeout_ms,
+            session_id: msg.session_id,
+            passwd: msg.passwd,
+            read_only: self.client_sent_read_only.then_some(false),
+        };
+        self.write(response.to_bytes().freeze());
+        if msg.session_id == 0 {
+            return self.close(ctx, "session expired or password wrong");
+        }
+        let queued = match std::mem::replace(&mut self.state, State::Open(msg.session_id)) {
+            State::Connecting(q) => q,
+            _ => Vec::new(),
+        };
+        for frame in queued {
+            self.on_request_frame(msg.session_id, frame, ctx);
+        }
+    }
+}
+
+impl Handler<Close> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) {
+        // The pipeline closed this connection: the session is closed or moved.
+        self.close(ctx, msg.0);
+    }
+}
