@@ -1,0 +1,93 @@
+# ferrokeeper — build, run and test.
+#
+#   make test   everything CI runs: installs what it needs (Debian packages,
+#               a Python virtualenv), then fmt, clippy, unit/integration tests,
+#               release build and the compatibility tests (compat-tests/)
+#   make run    the server, standalone, on port 2181 with data in ./data
+#
+# Works as root on a fresh Debian 12 with Rust, cargo-nextest and python3.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+CARGO      ?= cargo
+PYTHON     ?= python3
+VENV       := compat-tests/.venv
+VENV_PY    := $(VENV)/bin/python
+PYTEST_ARGS ?=
+# Debian packages the compatibility tests use: Apache ZooKeeper 3.8 (the
+# oracle, zkCli.sh) and the C client shell cli_mt
+APT_PACKAGES := zookeeper zookeeper-bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: test run build release fmt fmt-check clippy unit compat compat-zookeeper \
+        deps apt-deps venv clean-venv help
+
+help:
+	@sed -n '2,9p' Makefile
+
+test: deps fmt-check clippy unit release compat
+
+run:
+	$(CARGO) run --release
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release --quiet
+
+fmt:
+	$(CARGO) fmt
+
+fmt-check:
+	$(CARGO) fmt --check
+
+clippy:
+	$(CARGO) clippy --quiet --all-targets -- -D warnings
+
+# cargo-nextest when installed, cargo test otherwise
+unit:
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		echo "$(CARGO) nextest run --no-tests=warn"; \
+		$(CARGO) nextest run --no-tests=warn; \
+	else \
+		echo "$(CARGO) test"; \
+		$(CARGO) test; \
+	fi
+
+# compatibility tests: stock clients against target/release/ferrokeeper,
+# and differential tests against Apache ZooKeeper
+compat: deps release
+	cd compat-tests && .venv/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# the same suite against Apache ZooKeeper only (checks the harness itself)
+compat-zookeeper: deps
+	cd compat-tests && .venv/bin/python -m pytest -p no:cacheprovider --servers=zookeeper $(PYTEST_ARGS)
+
+deps: apt-deps venv
+
+# install the Debian packages only when something is missing
+apt-deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
+	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: compat-tests/requirements.txt
+	@test -x $(VENV_PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -r compat-tests/requirements.txt
+	@touch $@
+
+clean-venv:
+	rm -rf $(VENV)
