@@ -1,0 +1,359 @@
+//! The write-ahead log writer, as `FileTxnLog` writes it: files
+//! `log.<hex zxid of their first txn>` in `dataLogDir/version-2`, each a
+//! `FileHeader { "ZKLG", 2, dbid 0 }` followed by entries (see [`super::entry`]).
+//!
+//! Group commit: [`TxnLogWriter::append`] only encodes into memory;
+//! [`TxnLogWriter::commit`] writes the whole batch and fsyncs once (`fdatasync`,
+//! as `FileChannel.force(false)`), also covering files rolled since the last
+//! commit. A txn may be acknowledged only after the `commit` that follows its
+//! `append` returned `Ok`.
+//!
+//! Files are preallocated in `preAllocSize` steps (`FilePadding`): when the write
+//! position comes within 4 KiB of the file's size the file is extended (sparse,
+//! reads as zeros), so an fsync rarely has to update the file size. A reader
+//! takes a zero length as the end of the entries.
+//!
+//! After any failed write or fsync the writer refuses everything
+//! ([`PersistError::Failed`]): what reached the disk is unknown, and a server
+//! must stop acknowledging writes rather than acknowledge what may be lost.
+//!
+//! When to roll is the caller's decision; [`RollPolicy`] is ZooKeeper's rule
+//! (`SyncRequestProcessor.shouldSnapshot`).
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bytes::BytesMut;
+use rand::Rng;
+
+use super::entry::{encode_log_entry, FileHeader};
+use super::{io_err, log_file_name, sync_dir, PersistError, Result};
+use crate::proto::jute::Record;
+use crate::proto::txn::TxnDigest;
+use crate::txn::Txn;
+
+/// `FilePadding.preAllocSize` default: 64 MiB.
+pub const DEFAULT_PREALLOC_SIZE: u64 = 64 * 1024 * 1024;
+
+/// Writer settings (`zookeeper.preAllocSize`, `zookeeper.forceSync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnLogOptions {
+    /// Preallocation step in bytes; 0 disables preallocation.
+    pub prealloc_size: u64,
+    /// fsync on commit (`forceSync=yes`, the default). Without it a crash of
+    /// the machine (not just the process) can lose acknowledged txns.
+    pub force_sync: bool,
+}
+
+impl Default for TxnLogOptions {
+    fn default() -> Self {
+        TxnLogOptions {
+            prealloc_size: DEFAULT_PREALLOC_SIZE,
+            force_sync: true,
+        }
+    }
+}
+
+impl TxnLogOptions {
+    /// `preAllocSize` as zoo.cfg gives it, in KiB.
+    pub fn with_prealloc_kb(mut self, kb: u64) -> Self {
+        self.prealloc_size = kb * 1024;
+        self
+    }
+}
+
+/// `FilePadding.calculateFileSizeWithPadding`: the file size to extend to once
+/// the write position is within 4 KiB of the current size.
+pub fn padded_size(position: u64, file_size: u64, prealloc: u64) -> u64 {
+    if prealloc > 0 && position + 4096 >= file_size {
+        if position > file_size {
+            let s = position + prealloc;
+            s - s % prealloc
+        } else {
+            file_size + prealloc
+        }
+    } else {
+        file_size
+    }
+}
+
+struct OpenLog {
+    path: PathBuf,
+    file: File,
+    /// Bytes written to the file (header + committed entries).
+    position: u64,
+    /// The file's length including preallocation.
+    size: u64,
+    txns: u64,
+}
+
+/// Appends txns to the log in `dataLogDir/version-2`; see the module docs.
+pub struct TxnLogWriter {
+    dir: PathBuf,
+    opts: TxnLogOptions,
+    current: Option<OpenLog>,
+    /// Entries appended to `current` since the last write-out.
+    pending: Vec<u8>,
+    /// Rolled files whose last entries still need the next commit's fsync.
+    to_sync: Vec<OpenLog>,
+    dir_dirty: bool,
+    last_zxid: i64,
+    failed: Option<PathBuf>,
+}
+
+impl TxnLogWriter {
+    /// A writer for `log_dir` (the `version-2` directory, created if missing).
+    /// It never appends to an existing file: the first append opens a new one,
+    /// as ZooKeeper does after a restart.
+    pub fn open(log_dir: impl Into<PathBuf>, opts: TxnLogOptions) -> Result<TxnLogWriter> {
+        let dir = log_dir.into();
+        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        Ok(TxnLogWriter {
+            dir,
+            opts,
+            current: None,
+            pending: Vec::new(),
+            to_sync: Vec::new(),
+            dir_dirty: false,
+            last_zxid: 0,
+            failed: None,
+        })
+    }
+
+    /// Buffers `txn` (no IO unless a new file must be created). Call
+    /// [`commit`](Self::commit) before acknowledging it.
+    pub fn append(&mut self, txn: &Txn) -> Result<()> {
+        self.append_with_digest(txn, None)
+    }
+
+    /// As [`append`](Self::append), with the tree digest after the txn (what
+    /// ZooKeeper 3.6+ writes when `zookeeper.digest.enabled`, the default).
+    pub fn append_with_digest(&mut self, txn: &Txn, digest: Option<&TxnDigest>) -> Result<()> {
+        self.check_failed()?;
+        let zxid = txn.header.zxid;
+        if zxid <= self.last_zxid {
+            tracing::warn!(
+                zxid = format!("{zxid:#x}"),
+                last = format!("{:#x}", self.last_zxid),
+                "txn log: zxid not increasing"
+            );
+        } else {
+            self.last_zxid = zxid;
+        }
+        if self.current.is_none() {
+            let r = self.create_file(zxid);
+            self.guard(r)?;
+        }
+        encode_log_entry(txn, digest, &mut self.pending);
+        if let Some(cur) = self.current.as_mut() {
+            cur.txns += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes every appended entry and (with `force_sync`) fsyncs each file
+    /// written since the last commit: one fsync per file per batch.
+    pub fn commit(&mut self) -> Result<()> {
+        self.check_failed()?;
+        let r = self.commit_inner();
+        self.guard(r)
+    }
+
+    /// Ends the current file; the next append starts `log.<its zxid>`. The
+    /// rolled file's buffered entries are written now and fsynced by the next
+    /// [`commit`](Self::commit) (as `FileTxnLog.rollLog`).
+    pub fn roll(&mut self) -> Result<()> {
+        self.check_failed()?;
+        let r = self.write_pending();
+        self.guard(r)?;
+        if let Some(cur) = self.current.take() {
+            self.to_sync.push(cur);
+        }
+        Ok(())
+    }
+
+    /// Commits and closes the current file.
+    pub fn close(mut self) -> Result<()> {
+        self.commit()?;
+        self.current = None;
+        Ok(())
+    }
+
+    /// The file being appended to, if one is open.
+    pub fn current_file(&self) -> Option<&Path> {
+        self.current.as_ref().map(|c| c.path.as_path())
+    }
+
+    /// Txns appended to the current file.
+    pub fn txns_in_current_file(&self) -> u64 {
+        self.current.as_ref().map_or(0, |c| c.txns)
+    }
+
+    /// Bytes of entries in the current file, committed or not (without padding).
+    pub fn current_file_bytes(&self) -> u64 {
+        self.current.as_ref().map_or(0, |c| c.position) + self.pending.len() as u64
+    }
+
+    /// The highest zxid appended.
+    pub fn last_zxid(&self) -> i64 {
+        self.last_zxid
+    }
+
+    /// The path of the file whose failure stopped the writer, if one did.
+    pub fn failed(&self) -> Option<&Path> {
+        self.failed.as_deref()
+    }
+
+    fn check_failed(&self) -> Result<()> {
+        match &self.failed {
+            Some(p) => Err(PersistError::Failed(p.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the failure of `r` so the writer refuses all further work.
+    fn guard<T>(&mut self, r: Result<T>) -> Result<T> {
+        if r.is_err() && self.failed.is_none() {
+            let path = self
+                .current
+                .as_ref()
+                .map(|c| c.path.clone())
+                .unwrap_or_else(|| self.dir.clone());
+            tracing::error!(file = %path.display(), "transaction log write failed; refusing further writes");
+            self.failed = Some(path);
+        }
+        r
+    }
+
+    fn create_file(&mut self, zxid: i64) -> Result<()> {
+        let path = self.dir.join(log_file_name(zxid));
+        tracing::info!(file = %path.display(), "creating new log file");
+        let mut file = File::create(&path).map_err(io_err(&path))?;
+        let mut hdr = BytesMut::new();
+        FileHeader::txn_log().encode(&mut hdr);
+        file.write_all(&hdr).map_err(io_err(&path))?;
+        let position = hdr.len() as u64;
+        self.dir_dirty = true;
+        self.current = Some(OpenLog {
+            path,
+            file,
+            position,
+            size: position,
+            txns: 0,
+        });
+        Ok(())
+    }
+
+    fn write_pending(&mut self) -> Result<()> {
+        let Some(cur) = self.current.as_mut() else {
+            self.pending.clear();
+            return Ok(());
+        };
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let end = cur.position + self.pending.len() as u64;
+        let new_size = padded_size(end, cur.size, self.opts.prealloc_size);
+        if new_size != cur.size {
+            cur.file.set_len(new_size).map_err(io_err(&cur.path))?;
+            cur.size = new_size;
+        }
+        cur.file
+            .write_all(&self.pending)
+            .map_err(io_err(&cur.path))?;
+        cur.position = end;
+        cur.size = cur.size.max(end);
+        self.pending.clear();
+        Ok(())
+    }
+
+    fn commit_inner(&mut self) -> Result<()> {
+        self.write_pending()?;
+        if self.opts.force_sync {
+            for log in self.to_sync.iter().chain(self.current.iter()) {
+                log.file.sync_data().map_err(io_err(&log.path))?;
+            }
+            if self.dir_dirty {
+                sync_dir(&self.dir)?;
+                self.dir_dirty = false;
+            }
+        }
+        self.to_sync.clear();
+        Ok(())
+    }
+}
+
+/// ZooKeeper's rule for rolling the log and taking a snapshot
+/// (`SyncRequestProcessor.shouldSnapshot` / `resetSnapshotStats`): after more
+/// than `snapCount/2 + r` txns, r random in `[0, snapCount/2)`, or more than
+/// `snapSizeLimit/2 + s` bytes of log, so that servers of an ensemble do not
+/// all snapshot at once. `zookeeper.snapCount` defaults to 100 000 (at least
+/// 2), `zookeeper.snapSizeLimitInKb` to 4 GiB (0 or less disables it).
+#[derive(Debug, Clone)]
+pub struct RollPolicy {
+    snap_count: i64,
+    snap_size_bytes: i64,
+    rand_roll: i64,
+    rand_size: i64,
+}
+
+impl RollPolicy {
+    pub const DEFAULT_SNAP_COUNT: i64 = 100_000;
+    pub const DEFAULT_SNAP_SIZE_BYTES: i64 = 4 * 1024 * 1024 * 1024;
+
+    pub fn new(snap_count: i64, snap_size_bytes: i64) -> RollPolicy {
+        let mut p = RollPolicy {
+            snap_count: snap_count.max(2),
+            snap_size_bytes,
+            rand_roll: 0,
+            rand_size: 0,
+        };
+        p.reset();
+        p
+    }
+
+    /// Draws new random offsets; call after every roll.
+    pub fn reset(&mut self) {
+        let mut rng = rand::thread_rng();
+        self.rand_roll = rng.gen_range(0..self.snap_count / 2);
+        self.rand_size = if self.snap_size_bytes / 2 > 0 {
+            rng.gen_range(0..self.snap_size_bytes / 2)
+        } else {
+            0
+        };
+    }
+
+    /// Whether to roll the log (and snapshot) after `txns` txns and `bytes`
+    /// bytes of log since the last roll.
+    pub fn should_roll(&self, txns: u64, bytes: u64) -> bool {
+        txns as i64 > self.snap_count / 2 + self.rand_roll
+            || (self.snap_size_bytes > 0
+                && bytes as i64 > self.snap_size_bytes / 2 + self.rand_size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_matches_file_padding() {
+        // FilePaddingTest cases.
+        assert_eq!(padded_size(100, 0, 64 * 1024), 64 * 1024);
+        assert_eq!(padded_size(1, 4096, 1024), 5120);
+        assert_eq!(padded_size(0, 10_000, 1024), 10_000);
+        assert_eq!(padded_size(10_000, 10_000, 0), 10_000);
+        assert_eq!(padded_size(5000, 4096, 1024), 5120);
+    }
+
+    #[test]
+    fn roll_policy_window() {
+        let p = RollPolicy::new(10, 0);
+        assert!(!p.should_roll(5, u64::MAX));
+        assert!(p.should_roll(10, 0));
+        let p = RollPolicy::new(1_000_000, 100);
+        assert!(p.should_roll(0, 101));
+        assert!(!p.should_roll(0, 50));
+    }
+}
