@@ -200,6 +200,10 @@ impl WatchTable {
     /// One-shot watches on `path` are removed; recursive watches on `path` and
     /// its ancestors fire for every type except NodeChildrenChanged.
     pub fn trigger(&mut self, path: &str, event_type: i32) -> Vec<i64> {
+        if self.recursive == 0 && !self.by_path.contains_key(path) {
+            // The common case on the write path: nobody watches.
+            return Vec::new();
+        }
         let mut found: Vec<(u64, i64)> = Vec::new();
         let mut local = path.to_owned();
         let mut at_parent = false;
