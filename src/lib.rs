@@ -4,8 +4,11 @@
 //! - [`txn`]: transactions, the unit of change.
 //! - [`tree`]: the in-memory data tree (sans-IO: apply a txn, get a result).
 //! - [`server`]: the actors — sessions, the prep → sync → final pipeline.
+//! - [`config`]: zoo.cfg.
 
+pub mod config;
 pub mod persistence;
 pub mod proto;
+pub mod server;
 pub mod tree;
 pub mod txn;
