@@ -6,6 +6,7 @@
 //! - [`server`]: the actors — sessions, the prep → sync → final pipeline.
 //! - [`config`]: zoo.cfg.
 
+pub mod bench;
 pub mod config;
 pub mod persistence;
 pub mod proto;

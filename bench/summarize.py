@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Summarize a bench/compare.sh result directory.
+
+Reads <workload>.<server>.<round>.json (ferrokeeper-bench --json output) and
+<workload>.<server>.<round>.proc.json (server CPU/RSS sampled by compare.sh),
+and prints, per workload, the median over rounds of each figure for Apache
+ZooKeeper and ferrokeeper and the ratio ferrokeeper/ZooKeeper, as a Markdown
+table, followed by the per-round values of the headline figures.
+Usage: summarize.py DIR
+"""
+import glob
+import json
+import os
+import re
+import statistics
+import sys
+
+SERVERS = ("zookeeper", "ferrokeeper")
+ORDER = ["get-heavy", "set-heavy", "create-eseq", "mixed", "sync-get", "sync-set", "fanout"]
+# Issue 3 targets: throughput ratio floor per workload; latency ratio ceilings everywhere.
+THROUGHPUT_TARGET = {"get-heavy": 2.0, "set-heavy": 1.5, "create-eseq": 1.5, "mixed": 1.8}
+LATENCY_TARGET = {"p99 us": 0.5, "p99.9 us": 0.3}
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def load_figures(r):
+    t = r["total"]
+    lat = t["latency_us"]
+    return {
+        "ops/s": t["ops_per_sec"],
+        "p50 us": lat["p50"],
+        "p90 us": lat["p90"],
+        "p99 us": lat["p99"],
+        "p99.9 us": lat["p999"],
+        "max us": lat["max"],
+        "errors": t["errors"] + len(r.get("failures", [])),
+    }
+
+
+def fanout_figures(r):
+    return {
+        "all notified p50 ms": r["all_notified_ms"]["p50"],
+        "all notified max ms": r["all_notified_ms"]["max"],
+        "median watcher p50 ms": r["median_notified_ms"]["p50"],
+        "setData reply p50 ms": r["set_reply_ms"]["p50"],
+        "errors": len(r.get("failures", [])),
+    }
+
+
+def proc_figures(p):
+    if not p or not p.get("wall_s"):
+        return {}
+    return {"server CPU (cores)": p["cpu_ticks"] / p["clk_tck"] / p["wall_s"], "server RSS MiB": p["rss_kb"] / 1024}
+
+
+def fmt(v, key):
+    if v is None:
+        return "-"
+    if key == "ops/s":
+        return f"{v:,.0f}"
+    if key == "errors":
+        return f"{v:.0f}"
+    if key.endswith("(cores)"):
+        return f"{v:.2f}"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.2f}"
+
+
+def main(d):
+    runs = {}  # (workload, server) -> list of figure dicts, by round
+    for path in sorted(glob.glob(os.path.join(d, "*.json"))):
+        m = re.match(r"(.+)\.(zookeeper|ferrokeeper)\.(\d+)\.json$", os.path.basename(path))
+        if not m:
+            continue
+        wl, server, rnd = m.group(1), m.group(2), int(m.group(3))
+        r = load(path)
+        if r is None:
+            figs = {"errors": 1.0}
+        elif r.get("mode") == "watch-fanout":
+            figs = fanout_figures(r)
+        else:
+            figs = load_figures(r)
+        figs.update(proc_figures(load(path[: -len(".json")] + ".proc.json")))
+        runs.setdefault((wl, server), []).append((rnd, figs))
+
+    workloads = sorted({wl for wl, _ in runs}, key=lambda w: (ORDER.index(w) if w in ORDER else 99, w))
+    machine = os.path.join(d, "machine.txt")
+    if os.path.exists(machine):
+        print("```")
+        print(open(machine).read().rstrip())
+        print("```\n")
+    print("| workload | figure | ZooKeeper | ferrokeeper | ferrokeeper/ZooKeeper | target |")
+    print("|---|---|---:|---:|---:|---|")
+    headline = []
+    for wl in workloads:
+        med = {}
+        keys = []
+        for s in SERVERS:
+            rows = [f for _, f in sorted(runs.get((wl, s), []))]
+            med[s] = {}
+            for row in rows:
+                for k in row:
+                    if k not in keys:
+                        keys.append(k)
+            for k in keys:
+                vals = [row[k] for row in rows if k in row]
+                if vals:
+                    med[s][k] = sum(vals) if k == "errors" else statistics.median(vals)
+            headline.append((wl, s, rows))
+        first = True
+        for k in keys:
+            zk, fk = med["zookeeper"].get(k), med["ferrokeeper"].get(k)
+            ratio = fk / zk if (zk and fk is not None and k != "errors") else None
+            target = ""
+            if k == "ops/s" and wl in THROUGHPUT_TARGET:
+                t = THROUGHPUT_TARGET[wl]
+                target = f">= {t}x " + ("met" if ratio and ratio >= t else "MISSED")
+            elif k in LATENCY_TARGET:
+                t = LATENCY_TARGET[k]
+                target = f"<= {t}x " + ("met" if ratio is not None and ratio <= t else "MISSED")
+            rtxt = f"{ratio:.2f}x" if ratio is not None else "-"
+            print(f"| {wl if first else ''} | {k} | {fmt(zk, k)} | {fmt(fk, k)} | {rtxt} | {target} |")
+            first = False
+    print()
+    print("Per round (ops/s for load workloads, all-notified p50 ms for fan-out):")
+    print()
+    for wl, s, rows in headline:
+        key = "all notified p50 ms" if wl == "fanout" else "ops/s"
+        vals = ", ".join(fmt(r.get(key), key) for r in rows)
+        print(f"- {wl} {s}: {vals}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])
