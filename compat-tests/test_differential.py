@@ -502,6 +502,16 @@ scenario("ephemeral_cleanup_on_close", [
     ("exists", "/top"),
 ])
 
+scenario("ephemeral_single_close_event_order", [
+    ("create", "/one"),
+    ("b.create", "/one/e", b"", {"ephemeral": True}),
+    ("get", "/one/e", {"watch": True}),
+    ("children", "/one", {"watch": True}),
+    ("c.exists", "/one/e", {"watch": True}),
+    ("b.close",),
+    ("exists", "/one"),
+])
+
 scenario("session_takeover_and_close", [
     ("create", "/e", b"", {"ephemeral": True}),
     ("b.exists", "/e", {"watch": True}),
