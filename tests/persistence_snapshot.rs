@@ -233,3 +233,46 @@ fn save_snapshot_interns_acls_and_keeps_open_as_minus_one() {
         "an empty digest is written when the tree has none"
     );
 }
+
+/// Timing of a 1M-znode snapshot (run with `--release --ignored --nocapture`).
+#[test]
+#[ignore]
+fn million_node_snapshot_timing() {
+    let d = tempfile::tempdir().unwrap();
+    let mut nodes = vec![SnapshotNode {
+        path: "/".into(),
+        data: Some(vec![]),
+        acl: OPEN_ACL_REF,
+        stat: stat(0),
+    }];
+    for i in 0..1000 {
+        nodes.push(SnapshotNode {
+            path: format!("/d{i}"),
+            data: Some(vec![1; 16]),
+            acl: OPEN_ACL_REF,
+            stat: stat(i),
+        });
+        for j in 0..999 {
+            nodes.push(SnapshotNode {
+                path: format!("/d{i}/n{j}"),
+                data: Some(vec![2; 64]),
+                acl: 1,
+                stat: stat(j),
+            });
+        }
+    }
+    let mut snap = sample(1);
+    snap.nodes = nodes;
+    for c in [Compression::None, Compression::Gzip, Compression::Snappy] {
+        let t = std::time::Instant::now();
+        let path = snap.save(d.path(), c, true).unwrap();
+        let written = t.elapsed();
+        let t = std::time::Instant::now();
+        let back = read_snapshot(&path).unwrap();
+        let read = t.elapsed();
+        assert_eq!(back.nodes.len(), 1_000_001);
+        let size = std::fs::metadata(&path).unwrap().len();
+        eprintln!("{c:?}: {size} bytes, write {written:?}, read {read:?}");
+        std::fs::remove_file(path).unwrap();
+    }
+}
