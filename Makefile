@@ -91,3 +91,10 @@ $(VENV)/.installed: compat-tests/requirements.txt
 
 clean-venv:
 	rm -rf $(VENV)
+
+# side-by-side benchmark with Apache ZooKeeper 3.8 (Debian's, installed if
+# missing): alternating runs, medians and ferrokeeper/ZooKeeper ratios.
+# Settings via environment, see bench/compare.sh (ROUNDS, DURATION, ...).
+.PHONY: bench-compare
+bench-compare:
+	bench/compare.sh

@@ -123,6 +123,21 @@ FK_PID=$!
 wait_port "$ZK_PORT" "$ZK_PID" zookeeper
 wait_port "$FK_PORT" "$FK_PID" ferrokeeper
 
+# ZooKeeper opens its port before its database is loaded and drops sessions
+# until then: wait until a tiny run completes.
+wait_ready() { # port name
+    for _ in $(seq 120); do
+        if "$BENCH" --server "127.0.0.1:$1" --quiet --mix get --sessions 1 --inflight 1 \
+            --keys 1 --duration 0.1 --warmup 0 > /dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.5
+    done
+    log "$2 never served a session"; exit 1
+}
+wait_ready "$ZK_PORT" zookeeper
+wait_ready "$FK_PORT" ferrokeeper
+
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
@@ -182,6 +197,7 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 echo "rss at end: zookeeper $(rss_kb "$ZK_PID") kB, ferrokeeper $(rss_kb "$FK_PID") kB" >> "$OUT/machine.txt"
+echo "threads at end: zookeeper $(awk '/^Threads/ {print $2}' "/proc/$ZK_PID/status"), ferrokeeper $(awk '/^Threads/ {print $2}' "/proc/$FK_PID/status")" >> "$OUT/machine.txt"
 cp "$WORK/zookeeper.log" "$WORK/ferrokeeper.log" "$OUT/" 2>/dev/null || true
 
 python3 "$ROOT/bench/summarize.py" "$OUT" | tee "$OUT/summary.md"
