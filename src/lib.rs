@@ -4,7 +4,9 @@
 //! - [`txn`]: transactions, the unit of change.
 //! - [`tree`]: the in-memory data tree (sans-IO: apply a txn, get a result).
 //! - [`server`]: the actors — sessions, the prep → sync → final pipeline.
-//! - [`config`]: zoo.cfg.
+//! - [`persistence`]: Apache ZooKeeper's on-disk format (txn log, snapshots).
+//! - [`config`]: `zoo.cfg` parsing.
+//! - [`bench`]: the load generator behind `ferrokeeper-bench`.
 
 pub mod bench;
 pub mod config;

@@ -80,6 +80,14 @@ pub fn ustring(input: &[u8]) -> Decoded<'_, String> {
     ))
 }
 
+/// A `ustring` that must not be null (-1).
+pub fn non_null_ustring(input: &[u8]) -> Decoded<'_, String> {
+    if let Ok((_, -1)) = be_i32::<_, Error<&[u8]>>(input) {
+        return Err(bad(input));
+    }
+    ustring(input)
+}
+
 /// A `vector<T>`: count-prefixed elements, count -1 (null) read as empty.
 pub fn vector<'a, T>(
     input: &'a [u8],

@@ -44,9 +44,12 @@ impl Wire for bool {
 }
 
 /// `ustring` (null reads as empty, so it re-encodes as length 0).
+/// A record's string field. Null (-1) is bad bytes: Java's server dereferences
+/// these fields (a null path throws in `PrepRequestProcessor`), and answers
+/// MarshallingError.
 impl Wire for String {
     fn read(input: &[u8]) -> Decoded<'_, Self> {
-        ustring(input)
+        non_null_ustring(input)
     }
     fn write(&self, out: &mut BytesMut) {
         put_ustring(out, self)

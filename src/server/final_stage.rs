@@ -12,6 +12,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 
+use crate::proto::data::Acl;
 use crate::proto::error_code::ErrorCode;
 use crate::proto::header::{ReplyHeader, XID_NOTIFICATION, XID_PING};
 use crate::proto::jute::Record;
@@ -24,7 +25,7 @@ use crate::proto::watches::{keeper_state, WatcherEvent};
 use crate::server::pipeline::{Prepared, Work};
 use crate::server::prep::{Applied, Prep};
 use crate::server::reads;
-use crate::server::session::{Close, ConnHandle, Opened, Reply};
+use crate::server::session::{Close, ConnHandle, Notify, Opened, Reply};
 use crate::server::session_tracker::session_password;
 use crate::server::Shared;
 use crate::tree::{DataTree, TxnResult};
@@ -104,7 +105,9 @@ impl FinalStage {
         }
     }
 
-    fn notify(&self, session: i64, event_type: i32, path: String) {
+    /// Sends a watch event; the session drops it unless its identities may read
+    /// the node (`acl`, empty = unchecked), as ZooKeeper 3.8.4+ does (CVE-2024-23944).
+    fn notify(&self, session: i64, event_type: i32, path: String, acl: Arc<[Acl]>) {
         if let Some(conn) = self.attached.get(&session) {
             let header = ReplyHeader {
                 xid: XID_NOTIFICATION,
@@ -118,7 +121,10 @@ impl FinalStage {
                 path,
             }
             .encode(&mut out);
-            conn.addr.do_send(Reply(out.freeze()));
+            conn.addr.do_send(Notify {
+                frame: out.freeze(),
+                acl,
+            });
         }
     }
 
@@ -139,7 +145,7 @@ impl FinalStage {
             let applied = tree.apply(txn);
             self.prep.do_send(Applied(txn.header.zxid));
             for e in applied.events {
-                self.notify(e.watcher, e.event_type, e.path);
+                self.notify(e.watcher, e.event_type, e.path, e.acl);
             }
             match &txn.body {
                 TxnBody::Error(e) => err = e.err,
@@ -154,7 +160,10 @@ impl FinalStage {
                     }
                     return;
                 }
-                _ if applied.result.err != 0 => err = applied.result.err,
+                // A failed multi still answers err 0 with per-op results.
+                _ if applied.result.err != 0 && op != Some(OpCode::Multi) => {
+                    err = applied.result.err
+                }
                 _ => body = op.map(|op| write_response(op, &applied.result)),
             }
         } else if err == 0 {
@@ -171,7 +180,7 @@ impl FinalStage {
                             p.session_id,
                         );
                         for e in fired {
-                            self.notify(e.watcher, e.event_type, e.path);
+                            self.notify(e.watcher, e.event_type, e.path, e.acl);
                         }
                     }
                     Request::SetWatches2(w) => {
@@ -185,7 +194,7 @@ impl FinalStage {
                             p.session_id,
                         );
                         for e in fired {
-                            self.notify(e.watcher, e.event_type, e.path);
+                            self.notify(e.watcher, e.event_type, e.path, e.acl);
                         }
                     }
                     _ => match reads::read(&mut tree, p.session_id, &p.auth, request) {
@@ -196,7 +205,12 @@ impl FinalStage {
                 }
             }
         }
-        let zxid = tree.last_processed_zxid();
+        // Unknown opcodes never reach the tree: Java answers them with zxid -1.
+        let zxid = if p.close_after {
+            -1
+        } else {
+            tree.last_processed_zxid()
+        };
         let closing = op == Some(OpCode::CloseSession) && err == 0;
         if closing {
             tree.remove_watcher(p.session_id);

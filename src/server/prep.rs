@@ -13,6 +13,7 @@ use actix::prelude::*;
 use crate::proto::connect::ConnectRequest;
 use crate::proto::data::Id;
 use crate::proto::error_code::ErrorCode;
+use crate::proto::multi::MultiOp;
 use crate::proto::opcode::OpCode;
 use crate::proto::request::{DecodeError, Request};
 use crate::server::change_records::ChangeRecords;
@@ -175,6 +176,14 @@ impl Prep {
             Request::Delete(r) => builder.single(op, SingleWrite::Delete(r)),
             Request::SetData(r) => builder.single(op, SingleWrite::SetData(r)),
             Request::SetAcl(r) => builder.single(op, SingleWrite::SetAcl(r)),
+            // Reads inside a write multi make Java's prep throw: MarshallingError.
+            Request::Multi(m)
+                if m.ops
+                    .iter()
+                    .any(|o| matches!(o, MultiOp::GetData(_) | MultiOp::GetChildren(_))) =>
+            {
+                Err(ErrorCode::MarshallingError)
+            }
             Request::Multi(m) => Ok(builder.multi(&m.ops)),
             Request::CloseSession => Ok(builder.close_session()),
             _ => Err(ErrorCode::ReconfigDisabled),

@@ -91,11 +91,7 @@ pub fn read(tree: &mut DataTree, session: i64, auth: &[Id], request: &Request) -
             if r.path.contains('\0') {
                 return Err(ErrorCode::BadArguments);
             }
-            if let Some(node) = tree.node(&r.path) {
-                if !check_acl(node.acl(), perms::READ, auth) {
-                    return Err(ErrorCode::NoAuth);
-                }
-            }
+            // No READ check: Apache ZooKeeper 3.8 answers exists on any node.
             // The watch is set even when the node does not exist (`DataTree.statNode`).
             if r.watch {
                 tree.add_data_watch(&r.path, session);

@@ -20,7 +20,7 @@ use tokio_util::codec::FramedRead;
 
 use crate::proto::auth::AuthPacket;
 use crate::proto::connect::{ConnectRequest, ConnectResponse};
-use crate::proto::data::Id;
+use crate::proto::data::{perms, Acl, Id};
 use crate::proto::error_code::ErrorCode;
 use crate::proto::frame::{FrameCodec, FrameError};
 use crate::proto::header::{ReplyHeader, RequestHeader};
@@ -30,7 +30,7 @@ use crate::proto::request::Request;
 use crate::server::four_letter;
 use crate::server::prep::{Connect, Disconnected, Prep, Submit};
 use crate::server::Shared;
-use crate::tree::acl::digest_of;
+use crate::tree::acl::{check_acl, digest_auth_ids};
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -45,6 +45,14 @@ pub struct ConnHandle {
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Reply(pub Bytes);
+
+/// A watch notification frame, delivered only if this connection may read the node.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Notify {
+    pub frame: Bytes,
+    pub acl: Arc<[Acl]>,
+}
 
 /// The outcome of the handshake: the session is open, or (id 0) refused.
 #[derive(Message)]
@@ -210,35 +218,34 @@ impl Session {
         let Ok((_, packet)) = AuthPacket::decode(body) else {
             return self.bad_frame(ctx, "malformed AuthPacket");
         };
-        let id = match packet.scheme.as_str() {
-            "digest" => std::str::from_utf8(&packet.auth)
-                .ok()
-                .filter(|s| s.contains(':'))
-                .map(|s| Id {
-                    scheme: "digest".into(),
-                    id: digest_of(s),
-                }),
-            "ip" => Some(Id {
+        let super_digest = self
+            .shared
+            .config
+            .unknown
+            .get("zookeeper.DigestAuthenticationProvider.superDigest")
+            .map(String::as_str);
+        let ids = match packet.scheme.as_str() {
+            "digest" => digest_auth_ids(&packet.auth, super_digest),
+            "ip" => vec![Id {
                 scheme: "ip".into(),
                 id: self.peer.ip().to_string(),
-            }),
-            _ => None,
+            }],
+            _ => Vec::new(),
         };
-        match id {
-            Some(id) => {
-                tracing::info!(peer = %self.peer, scheme = %packet.scheme, "auth success");
-                let mut ids = (*self.auth).clone();
-                if !ids.contains(&id) {
-                    ids.push(id);
+        if !ids.is_empty() {
+            tracing::info!(peer = %self.peer, scheme = %packet.scheme, "auth success");
+            let mut all = (*self.auth).clone();
+            for id in ids {
+                if !all.contains(&id) {
+                    all.push(id);
                 }
-                self.auth = Arc::new(ids);
-                self.send_header(header.xid, ErrorCode::Ok);
             }
-            None => {
-                tracing::warn!(peer = %self.peer, scheme = %packet.scheme, "authentication failed");
-                self.send_header(header.xid, ErrorCode::AuthFailed);
-                self.close(ctx, "authentication failed");
-            }
+            self.auth = Arc::new(all);
+            self.send_header(header.xid, ErrorCode::Ok);
+        } else {
+            tracing::warn!(peer = %self.peer, scheme = %packet.scheme, "authentication failed");
+            self.send_header(header.xid, ErrorCode::AuthFailed);
+            self.close(ctx, "authentication failed");
         }
     }
 
@@ -332,6 +339,15 @@ impl Handler<Reply> for Session {
     type Result = ();
     fn handle(&mut self, msg: Reply, _: &mut Context<Self>) {
         self.write(msg.0);
+    }
+}
+
+impl Handler<Notify> for Session {
+    type Result = ();
+    fn handle(&mut self, msg: Notify, _: &mut Context<Self>) {
+        if msg.acl.is_empty() || check_acl(&msg.acl, perms::READ, &self.auth) {
+            self.write(msg.frame);
+        }
     }
 }
 
