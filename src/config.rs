@@ -50,6 +50,18 @@ pub struct Config {
     pub four_letter_words: Vec<String>,
     /// Largest packet accepted from a client (`jute.maxbuffer`).
     pub max_buffer: usize,
+    /// fsync the txn log before acknowledging writes (`forceSync`, default yes).
+    pub force_sync: bool,
+    /// Txns between log rolls and snapshots (`snapCount`, randomised as ZooKeeper does).
+    pub snap_count: i64,
+    /// Txn log preallocation block (`preAllocSize`, in KB).
+    pub pre_alloc_size_kb: u64,
+    /// Snapshots kept by autopurge (`autopurge.snapRetainCount`, at least 3).
+    pub snap_retain_count: usize,
+    /// Hours between purges; 0 disables (`autopurge.purgeInterval`).
+    pub purge_interval_hours: u64,
+    /// `snapshot.compression.method`: "", "gz" or "snappy".
+    pub snapshot_compression: String,
     /// Keys this server does not use, as read.
     pub unknown: BTreeMap<String, String>,
 }
@@ -73,6 +85,12 @@ impl Config {
             max_session_timeout_ms: 20 * tick as i32,
             four_letter_words: vec!["srvr".into()],
             max_buffer: DEFAULT_MAX_BUFFER,
+            force_sync: true,
+            snap_count: 100_000,
+            pre_alloc_size_kb: 65536,
+            snap_retain_count: 3,
+            purge_interval_hours: 0,
+            snapshot_compression: String::new(),
             unknown: BTreeMap::new(),
         }
     }
@@ -152,6 +170,31 @@ impl Config {
                         .collect()
                 }
                 "jute.maxbuffer" => cfg.max_buffer = number(path, line, &key, &value)?,
+                "forceSync" => {
+                    cfg.force_sync = match value.as_str() {
+                        "yes" | "true" => true,
+                        "no" | "false" => false,
+                        _ => return Err(bad("expected yes or no")),
+                    }
+                }
+                "snapCount" => {
+                    cfg.snap_count = number(path, line, &key, &value)?;
+                    if cfg.snap_count < 2 {
+                        return Err(bad("must be at least 2"));
+                    }
+                }
+                "preAllocSize" => cfg.pre_alloc_size_kb = number(path, line, &key, &value)?,
+                "autopurge.snapRetainCount" => {
+                    // ZooKeeper raises values below 3 to 3.
+                    cfg.snap_retain_count = number::<usize>(path, line, &key, &value)?.max(3)
+                }
+                "autopurge.purgeInterval" => {
+                    cfg.purge_interval_hours = number(path, line, &key, &value)?
+                }
+                "snapshot.compression.method" => match value.as_str() {
+                    "" | "gz" | "snappy" => cfg.snapshot_compression = value.clone(),
+                    _ => return Err(bad("expected gz or snappy")),
+                },
                 _ => {
                     cfg.unknown.insert(key.clone(), value.clone());
                 }
@@ -219,6 +262,21 @@ mod tests {
         );
         assert!(c.allows_four_letter_word("stat") && !c.allows_four_letter_word("dump"));
         assert_eq!(c.unknown.get("foo").map(String::as_str), Some("bar"));
+    }
+
+    #[test]
+    fn durability_keys() {
+        let c = parse(
+            "forceSync=no\nsnapCount=50\nautopurge.snapRetainCount=1\nautopurge.purgeInterval=2\n",
+        )
+        .unwrap();
+        assert!(!c.force_sync);
+        assert_eq!(
+            (c.snap_count, c.snap_retain_count, c.purge_interval_hours),
+            (50, 3, 2)
+        );
+        assert!(parse("forceSync=maybe\n").is_err());
+        assert!(parse("snapshot.compression.method=lz4\n").is_err());
     }
 
     #[test]

@@ -143,6 +143,7 @@ impl FinalStage {
         let mut body = None;
         if let Some(txn) = &p.txn {
             let applied = tree.apply(txn);
+            self.shared.track_session(txn.header.client_id, &txn.body);
             self.prep.do_send(Applied(txn.header.zxid));
             for e in applied.events {
                 self.notify(e.watcher, e.event_type, e.path, e.acl);

@@ -6,7 +6,10 @@
 //! - [`listener`] accepts connections and starts a [`session`] actor for each.
 //! - [`prep`] validates and turns writes into txns ([`prep_txn`], [`change_records`]),
 //!   and tracks sessions ([`session_tracker`]).
-//! - [`sync`] is the log stage; [`final_stage`] applies, fires watches, replies ([`reads`]).
+//! - [`sync`] is the log stage (group commit); [`final_stage`] applies, fires
+//!   watches, replies ([`reads`]).
+//! - [`snapshotter`] writes fuzzy snapshots off the request path; [`recovery`]
+//!   rebuilds the tree at start-up.
 //! - [`standalone`] wires the pipeline for a single server.
 
 pub mod change_records;
@@ -17,13 +20,16 @@ pub mod pipeline;
 pub mod prep;
 pub mod prep_txn;
 pub mod reads;
+pub mod recovery;
 pub mod session;
 pub mod session_tracker;
+pub mod snapshotter;
 pub mod standalone;
 pub mod sync;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::Config;
@@ -35,15 +41,41 @@ pub struct Shared {
     /// Written only by the final stage; prep and four-letter words read it.
     pub tree: Arc<RwLock<DataTree>>,
     connections: Mutex<HashMap<IpAddr, u32>>,
+    /// Sessions as applied (createSession / closeSession), for snapshots.
+    sessions: Mutex<BTreeMap<i64, i32>>,
+    /// Set when the txn log could not be written: writes are refused from then on.
+    storage_failed: AtomicBool,
 }
 
 impl Shared {
-    pub fn new(config: Config, tree: DataTree) -> Self {
+    pub fn new(config: Config, tree: DataTree, sessions: BTreeMap<i64, i32>) -> Self {
         Shared {
             config,
             tree: Arc::new(RwLock::new(tree)),
             connections: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(sessions),
+            storage_failed: AtomicBool::new(false),
         }
+    }
+
+    /// (session id, timeout) of every session the tree knows.
+    pub fn sessions(&self) -> Vec<(i64, i32)> {
+        let map = self.sessions.lock().expect("sessions lock");
+        map.iter().map(|(id, t)| (*id, *t)).collect()
+    }
+
+    /// Records the session change a txn makes.
+    pub fn track_session(&self, client_id: i64, body: &crate::txn::TxnBody) {
+        let mut map = self.sessions.lock().expect("sessions lock");
+        recovery::track_sessions(&mut map, client_id, body);
+    }
+
+    pub fn storage_failed(&self) -> bool {
+        self.storage_failed.load(Ordering::Relaxed)
+    }
+
+    pub fn set_storage_failed(&self) {
+        self.storage_failed.store(true, Ordering::Relaxed);
     }
 
     /// Counts a new connection from `ip`; false when `maxClientCnxns` is reached.

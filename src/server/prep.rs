@@ -5,6 +5,7 @@
 //! A failed write becomes an error txn (it still takes a zxid, as in
 //! `PrepRequestProcessor`); only the final stage writes reply headers.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -100,9 +101,13 @@ fn wall_clock_ms() -> i64 {
 }
 
 impl Prep {
-    pub fn new(shared: Arc<Shared>, next: Addr<SyncStage>) -> Self {
+    /// `restored`: sessions recovered from disk; they may resume, or expire.
+    pub fn new(shared: Arc<Shared>, next: Addr<SyncStage>, restored: BTreeMap<i64, i32>) -> Self {
         let last_zxid = shared.tree.read().expect("tree lock").last_processed_zxid();
-        let sessions = SessionTracker::new(shared.config.tick_time_ms, 0, wall_clock_ms());
+        let mut sessions = SessionTracker::new(shared.config.tick_time_ms, 0, wall_clock_ms());
+        for (id, timeout) in restored {
+            sessions.track(id, timeout, 0);
+        }
         Prep {
             shared,
             next,
@@ -236,6 +241,9 @@ impl Actor for Prep {
         let tick = Duration::from_millis(self.shared.config.tick_time_ms.max(1) as u64);
         ctx.run_interval(tick, |prep, _| {
             let now = prep.now();
+            if prep.shared.storage_failed() {
+                return; // expiring would need a closeSession txn in the log
+            }
             for id in prep.sessions.expire(now) {
                 tracing::info!("Expiring session 0x{id:x}, timeout exceeded");
                 prep.expire(id);
@@ -270,6 +278,11 @@ impl Handler<Connect> for Prep {
             .max(cfg.min_session_timeout_ms)
             .min(cfg.max_session_timeout_ms);
         let now = self.now();
+        if req.session_id == 0 && self.shared.storage_failed() {
+            tracing::error!("Refusing a new session: the transaction log cannot be written");
+            msg.conn.addr.do_send(Close("storage failure"));
+            return;
+        }
         if req.session_id == 0 {
             let id = self.sessions.create_session(timeout, now);
             let header = self.next_header(id, 0, OpCode::CreateSession);
@@ -353,7 +366,10 @@ impl Handler<Submit> for Prep {
             out.request = Some(request);
             return self.send(Work::Request(Box::new(out)));
         }
-        if is_write(op) {
+        if is_write(op) && self.shared.storage_failed() {
+            // Nothing can be made durable: refuse without taking a zxid.
+            out.error = Some(ErrorCode::SystemError);
+        } else if is_write(op) {
             out.txn = Some(self.write_txn(msg.session_id, msg.xid, op, &request, &msg.auth));
         }
         out.request = Some(request);

@@ -1,4 +1,5 @@
-//! Wires a standalone server: listener → session → prep → sync → final.
+//! Wires a standalone server: recovery, then
+//! listener → session → prep → sync (txn log) → final, with the snapshotter beside.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,33 +8,53 @@ use actix::prelude::*;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::persistence::{DataDirs, TxnLogOptions, TxnLogWriter};
 use crate::server::final_stage::FinalStage;
 use crate::server::listener::accept_loop;
 use crate::server::prep::Prep;
-use crate::server::sync::SyncStage;
+use crate::server::recovery::recover;
+use crate::server::snapshotter::{snapshot_now, Snapshotter};
+use crate::server::sync::{LogTargets, SyncStage};
 use crate::server::Shared;
-use crate::tree::DataTree;
 
-/// Starts the pipeline and the listener; returns the address clients connect to.
-/// Must run inside an actix system.
+fn startup_error(what: &str, e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(format!("{what}: {e}"))
+}
+
+/// Recovers the data dir, starts the pipeline and the listener; returns the
+/// address clients connect to. Must run inside an actix system.
 pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        std::io::Error::new(
-            e.kind(),
-            format!("cannot create dataDir {}: {e}", config.data_dir.display()),
-        )
-    })?;
+    let dirs = DataDirs::new(&config.data_dir, Some(&config.data_log_dir));
+    dirs.create()
+        .map_err(|e| startup_error("cannot create the data directories", e))?;
+    let recovered = recover(&config, &dirs).map_err(|e| startup_error("recovery failed", e))?;
     let bind = SocketAddr::new(config.client_port_address, config.client_port);
     let listener = TcpListener::bind(bind)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
     let local = listener.local_addr()?;
-    let shared = Arc::new(Shared::new(config, DataTree::new()));
+    let log_options = TxnLogOptions {
+        force_sync: config.force_sync,
+        ..TxnLogOptions::default()
+    }
+    .with_prealloc_kb(config.pre_alloc_size_kb);
+    let writer = TxnLogWriter::open(&dirs.log_dir, log_options)
+        .map_err(|e| startup_error("cannot open the transaction log", e))?;
+    let restored = recovered.sessions.clone();
+    let shared = Arc::new(Shared::new(config, recovered.tree, recovered.sessions));
+    // A clean snapshot at start-up, as ZooKeeper takes one after loading.
+    snapshot_now(&shared, &dirs).map_err(|e| startup_error("cannot write a snapshot", e))?;
+    let snapshotter = Snapshotter::start_on_own_thread(shared.clone(), dirs);
     let pipeline_shared = shared.clone();
     let prep = Prep::create(move |ctx| {
         let final_stage = FinalStage::new(pipeline_shared.clone(), ctx.address()).start();
-        let sync = SyncStage::new(final_stage).start();
-        Prep::new(pipeline_shared, sync)
+        let targets = LogTargets {
+            next: final_stage,
+            snapshotter,
+            shared: pipeline_shared.clone(),
+        };
+        let sync = SyncStage::new(writer, targets).start();
+        Prep::new(pipeline_shared, sync, restored)
     });
     tracing::info!("binding to port {local}");
     actix::spawn(accept_loop(listener, shared, prep));
