@@ -175,8 +175,9 @@ class Runner:
             conn = self._raw_connect(name)
         return conn
 
-    def _raw_connect(self, name, session_of=None, bad_password=False, timeout_ms=10000):
-        sid, passwd = 0, b"\0" * 16
+    def _raw_connect(self, name, session_of=None, bad_password=False, timeout_ms=10000,
+                     session_id=0, last_zxid=0):
+        sid, passwd = session_id, b"\0" * 16
         if session_of is not None:
             sid, passwd = self._session_credentials(session_of)
             if bad_password:
@@ -187,6 +188,7 @@ class Runner:
             session_timeout_ms=timeout_ms,
             session_id=sid,
             passwd=passwd,
+            last_zxid=self.resolve(last_zxid),
         )
         self.raw[name] = conn
         self.raw_creds[name] = (conn.session_id, conn.passwd)
@@ -271,7 +273,7 @@ class Runner:
             raise
         except OSError:  # e.g. connection reset by the server
             result = {"error": "ConnectionClosed"}
-        if not raw and verb not in ("close", "connect", "drop", "wait_state", "last_zxid"):
+        if not raw and verb not in ("close", "connect", "drop", "wait_state", "last_zxid", "add_auth"):
             rz = self.reply_zxid.get(client)
             result = {"result": result, "rz": Zx(rz) if rz is not None and rz > 0 else rz}
         record = {"step": i, "op": f"{client}.{verb}", "args": describe_args(args, kwargs), "result": result}
@@ -406,6 +408,13 @@ class Runner:
                 raise ValueError(kind)
         return self._call(client, Transaction(records))
 
+    def k_add_auth(self, client, scheme, credential):
+        c = self._kazoo(client)
+        try:
+            return c.add_auth_async(scheme, credential).get(timeout=self.step_timeout)
+        except KazooException as e:
+            return {"error": type(e).__name__, "state": c.client_state}
+
     def k_close(self, client):
         c = self.kazoo[client]
         c.stop()
@@ -438,8 +447,9 @@ class Runner:
         return Zx(self.reply_zxid.get(client, 0))
 
     # -- raw verbs ------------------------------------------------------------
-    def raw_connect(self, client, session_of=None, bad_password=False, timeout_ms=10000):
-        conn = self._raw_connect(client, session_of, bad_password, timeout_ms)
+    def raw_connect(self, client, session_of=None, bad_password=False, timeout_ms=10000,
+                    session_id=0, last_zxid=0):
+        conn = self._raw_connect(client, session_of, bad_password, timeout_ms, session_id, last_zxid)
         return {"session": Session(self.sessions.get(conn.session_id, "?")), "timeout": conn.timeout_ms}
 
     def raw_call(self, client, opcode, body=b""):
@@ -451,6 +461,11 @@ class Runner:
             "zxid": Zx(reply.zxid) if reply.zxid > 0 else reply.zxid,
             "body": decode_body(self, code, reply),
         }
+
+    def raw_auth(self, client, scheme, credential):
+        body = rawzk.enc_int(0) + rawzk.enc_string(scheme) + rawzk.enc_buffer(credential.encode())
+        reply = self._rawconn(client).call(rawzk.OP["auth"], body, xid=rawzk.AUTH_XID)
+        return {"xid": reply.xid, "err": reply.err_name}
 
     def raw_ping(self, client):
         reply = self._rawconn(client).ping()
@@ -525,7 +540,8 @@ def decode_body(runner, code, reply):
         elif code == rawzk.OP["getAllChildrenNumber"]:
             out = r.int()
         elif code == rawzk.OP["whoAmI"]:
-            out = [(r.string(), r.string()) for _ in range(r.int())]
+            # ClientInfo list; its order is not part of the contract
+            out = sorted((r.string(), r.string()) for _ in range(r.int()))
         elif code in (rawzk.OP["multi"], rawzk.OP["multiRead"]):
             out = []
             while True:

@@ -389,6 +389,66 @@ scenario("acl_enforcement", [
     ("multi", ("create", "/ok"), ("set", "/ro", b"no")),
 ])
 
+scenario("auth_digest", [
+    ("b.add_auth", "digest", "user:secret"),
+    ("b.create", "/secure", b"data", {"acl": [(ALL, "auth", "")]}),
+    ("b.acls", "/secure"),
+    ("get", "/secure"),
+    ("exists", "/secure"),
+    ("b.get", "/secure"),
+    ("b.set", "/secure", b"new"),
+    ("add_auth", "digest", "user:wrong"),
+    ("get", "/secure"),
+    ("add_auth", "digest", "user:secret"),
+    ("get", "/secure"),
+    ("set_acls", "/secure", [(ALL, *WORLD)]),
+    ("c.get", "/secure"),
+    ("b.create", "/secure2", b"", {"acl": [(READ, "auth", ""), (ALL, *WORLD)]}),
+    ("b.acls", "/secure2"),
+    ("c.create", "/noauth", b"", {"acl": [(ALL, "auth", "")]}),
+    ("r1.connect",),
+    ("r1.call", "whoAmI", b""),
+    ("r1.auth", "digest", "user:secret"),
+    ("r1.call", "whoAmI", b""),
+    ("r1.call", "getData", path_body("/secure2", enc_bool(False))),
+    ("r1.auth", "nosuchscheme", "x"),
+    ("r1.check_closed",),
+    ("r2.connect",),
+    ("r2.auth", "digest", "no-colon"),
+    ("r2.check_closed",),
+])
+
+scenario("raw_oversized_frame", [
+    ("create", "/big0", b"0"),
+    ("r1.connect",),
+    ("r1.call", "setData", path_body("/big0", enc_buffer(b"x" * 2_000_000), enc_int(-1))),
+    ("r1.check_closed",),
+    ("exists", "/big0"),
+    ("r2.connect", {"session_of": "r1"}),
+    ("r2.call", "exists", path_body("/big0", enc_bool(False))),
+])
+
+scenario("raw_connect_edge_cases", [
+    ("create", "/x"),
+    ("r1.connect", {"last_zxid": 0x7FFFFFFF00000000}),
+    ("r2.connect", {"session_id": 0x1234567, "timeout_ms": 5000}),
+    ("r3.connect", {"timeout_ms": 0}),
+    ("r4.connect", {"last_zxid": ZxOf("/x", "czxid")}),
+    ("r4.call", "exists", path_body("/x", enc_bool(False))),
+    ("r5.connect", {"last_zxid": ZxOf("/x", "czxid", offset=1)}),
+])
+
+scenario("many_children", [
+    ("create", "/many"),
+    ("multi", *[("create", f"/many/c{i:04d}", b"v" * (i % 7)) for i in range(300)]),
+    ("children", "/many", {"include_data": True}),
+    ("exists", "/many/c0299"),
+    ("r1.call", "getAllChildrenNumber", enc_string("/many")),
+    ("multi", *[("delete", f"/many/c{i:04d}") for i in range(0, 300, 2)]),
+    ("children", "/many", {"include_data": True}),
+    ("create", "/many/s-", b"", {"sequence": True}),
+])
+
 # --- watches ---------------------------------------------------------------------------------
 scenario("watch_data_one_shot", [
     ("create", "/w", b"0"),
