@@ -118,10 +118,16 @@ impl TxnLogIter {
         let len = file.metadata().map_err(io_err(path))?.len();
         // SAFETY: lseek on an fd we own; it only moves the file offset.
         let hole = unsafe { libc::lseek(file.as_raw_fd(), 0, libc::SEEK_HOLE) };
-        let end = if hole < 0 { len } else { (hole as u64).min(len) };
+        let end = if hole < 0 {
+            len
+        } else {
+            (hole as u64).min(len)
+        };
         let mut data = Vec::with_capacity(end as usize);
         std::io::Seek::rewind(&mut file).map_err(io_err(path))?;
-        file.take(end).read_to_end(&mut data).map_err(io_err(path))?;
+        file.take(end)
+            .read_to_end(&mut data)
+            .map_err(io_err(path))?;
         Ok(data)
     }
 
