@@ -5,7 +5,7 @@
 //! `PrepRequestProcessor`). Final reports each applied zxid; records at or
 //! below it are dropped because the tree now says the same.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::proto::data::{Acl, StatPersisted};
 
@@ -23,10 +23,12 @@ pub struct ChangeRecord {
     pub acl: Vec<Acl>,
 }
 
-/// The outstanding changes, by path.
+/// The outstanding changes, by path, and in zxid order for dropping them.
 #[derive(Debug, Default)]
 pub struct ChangeRecords {
     by_path: HashMap<String, ChangeRecord>,
+    /// (zxid, path) of every `put`, oldest first (`zks.outstandingChanges`).
+    order: VecDeque<(i64, String)>,
 }
 
 impl ChangeRecords {
@@ -58,6 +60,7 @@ impl ChangeRecords {
 
     /// Records a promised change; returns what it replaced (for multi rollback).
     pub fn put(&mut self, path: &str, record: ChangeRecord) -> Option<ChangeRecord> {
+        self.order.push_back((record.zxid, path.to_owned()));
         self.by_path.insert(path.to_owned(), record)
     }
 
@@ -73,9 +76,19 @@ impl ChangeRecords {
         }
     }
 
-    /// Drops records that the tree has caught up with.
+    /// Drops records that the tree has caught up with: oldest first, and a
+    /// path's record only if no newer change replaced it. Cost is the number
+    /// of records dropped, never the size of the map.
     pub fn applied(&mut self, zxid: i64) {
-        self.by_path.retain(|_, r| r.zxid > zxid);
+        while let Some((z, _)) = self.order.front() {
+            if *z > zxid {
+                break;
+            }
+            let (z, path) = self.order.pop_front().expect("front exists");
+            if self.by_path.get(&path).is_some_and(|r| r.zxid == z) {
+                self.by_path.remove(&path);
+            }
+        }
     }
 
     /// Every outstanding record (for closeSession's ephemeral list).
@@ -85,5 +98,47 @@ impl ChangeRecords {
 
     pub fn is_empty(&self) -> bool {
         self.by_path.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(zxid: i64) -> ChangeRecord {
+        ChangeRecord {
+            zxid,
+            stat: None,
+            child_count: 0,
+            acl: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn applied_drops_only_caught_up_records() {
+        let mut c = ChangeRecords::default();
+        c.put("/a", record(1));
+        c.put("/b", record(2));
+        c.put("/a", record(3));
+        c.applied(1);
+        assert_eq!(
+            c.outstanding("/a").map(|r| r.zxid),
+            Some(3),
+            "newer change kept"
+        );
+        c.applied(2);
+        assert!(c.outstanding("/b").is_none());
+        c.applied(3);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn restored_records_are_dropped_too() {
+        let mut c = ChangeRecords::default();
+        let prev = c.put("/a", record(5));
+        c.restore("/a", prev);
+        c.put("/b", record(6));
+        c.applied(6);
+        assert!(c.is_empty());
     }
 }
