@@ -273,3 +273,27 @@ class Server:
 
     def __repr__(self) -> str:
         return f"<Server {self.kind} {self.hosts}>"
+
+
+# ---------------------------------------------------------------------------
+# Migration support (test_migration.py): servers of either kind taking turns
+# on one data directory, on the same client port (so connected clients
+# reconnect to the next server with their sessions, as in a real migration).
+# ---------------------------------------------------------------------------
+
+
+def server_on_data_dir(
+    kind: str,
+    workdir: Path,
+    data_dir: Path,
+    config: dict | None = None,
+    port: int | None = None,
+) -> Server:
+    """A (not yet started) Server whose dataDir is `data_dir`, shared with
+    other servers, and whose client port is `port` when given."""
+    srv = Server(kind, workdir, config)
+    srv.data_dir = Path(data_dir)
+    srv.data_dir.mkdir(parents=True, exist_ok=True)
+    if port is not None:
+        srv.port = port
+    return srv

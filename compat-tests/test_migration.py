@@ -1,0 +1,374 @@
+"""Migration between Apache ZooKeeper 3.8 and ferrokeeper on one data directory.
+
+An operator stops one server (SIGTERM, or kill -9) and starts the other on the
+same dataDir and the same client port. The new server must serve the same
+tree: data (binary too), Stat except the times, ACLs (digest, ip, world), the
+parents' sequence counters (the next sequential node gets the next number),
+containers, and the ephemerals of a session that is still live — that session's
+client (kazoo) reconnects to the new server with its id and password and keeps
+its session. New writes get zxids above every old one.
+
+- ZooKeeper -> ferrokeeper, ferrokeeper -> ZooKeeper (stopped cleanly with the
+  default snapCount: recovery from the log; killed with snapCount=10: from a
+  snapshot plus logs);
+- a round trip ZooKeeper -> ferrokeeper -> ZooKeeper with writes on ferrokeeper
+  in between, so the last ZooKeeper reads files ferrokeeper wrote.
+
+With `--servers=zookeeper` the candidate is a second ZooKeeper (checks the test).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from kazoo.retry import KazooRetry
+from kazoo.security import OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, make_acl, make_digest_acl
+
+import harness
+import rawzk
+
+AUTH = ("digest", "mig:secret")
+DIGEST_ALL = make_digest_acl("mig", "secret", all=True)
+STAT_FIELDS = (
+    "czxid",
+    "mzxid",
+    "pzxid",
+    "version",
+    "cversion",
+    "aversion",
+    "ephemeralOwner",
+    "dataLength",
+    "numChildren",
+)
+CONTAINER_FLAG = 4
+SESSION_TIMEOUT = 30.0
+
+
+def candidate(request) -> str:
+    kinds = [k.strip() for k in request.config.getoption("--servers").split(",")]
+    return "ferrokeeper" if "ferrokeeper" in kinds else "zookeeper"
+
+
+class Migration:
+    """Servers taking turns on one data dir and one port; kazoo clients.
+    Everything is stopped at teardown."""
+
+    def __init__(self, request, workdir):
+        self.workdir = workdir
+        self.data_dir = workdir / "shared-data"
+        self.servers: list[harness.Server] = []
+        self.clients = []
+        request.node._compat_servers = self.servers  # log tails on failure
+        self.port = None
+
+    def start(self, kind: str, **config) -> harness.Server:
+        srv = harness.server_on_data_dir(
+            kind,
+            self.workdir / f"{len(self.servers)}-{kind}",
+            self.data_dir,
+            config,
+            port=self.port,
+        )
+        self.servers.append(srv)
+        srv.start()
+        self.port = srv.port
+        return srv
+
+    def client(self, srv, auth=True, **kwargs):
+        from kazoo.client import KazooClient
+
+        kwargs.setdefault("timeout", SESSION_TIMEOUT)
+        kwargs.setdefault(
+            "connection_retry",
+            KazooRetry(max_tries=-1, delay=0.1, backoff=1.5, max_delay=0.5),
+        )
+        if auth:
+            kwargs["auth_data"] = [AUTH]
+        c = KazooClient(hosts=srv.hosts, **kwargs)
+        self.clients.append(c)
+        c.start(timeout=15)
+        return c
+
+    def close(self):
+        for c in self.clients:
+            try:
+                c.stop()
+                c.close()
+            except Exception:
+                pass
+        for s in self.servers:
+            s.stop()
+
+
+@pytest.fixture
+def migration(request, workdir):
+    m = Migration(request, workdir)
+    yield m
+    m.close()
+
+
+# -- the tree -----------------------------------------------------------------
+def build_tree(zk, live, srv) -> None:
+    """Nested nodes, binary and empty data, ACLs, sequential nodes (some
+    deleted), version bumps, a multi, a container, and ephemerals (one
+    sequential) of the live session."""
+    zk.create("/mig", b"root")
+    zk.create("/mig/a/b/c", b"deep", makepath=True)
+    zk.set("/mig/a/b", b"middle")
+    zk.create("/mig/bin", bytes(range(256)) * 3)
+    zk.create("/mig/empty", b"")
+    zk.create("/mig/acl")
+    zk.create("/mig/acl/digest", b"secret", acl=[DIGEST_ALL])
+    zk.create(
+        "/mig/acl/mixed",
+        b"mixed",
+        acl=[DIGEST_ALL, make_acl("world", "anyone", read=True)],
+    )
+    zk.create("/mig/acl/ip", b"ip", acl=[make_acl("ip", "127.0.0.1", all=True)])
+    zk.create("/mig/acl/readonly", b"ro", acl=READ_ACL_UNSAFE)
+    zk.create("/mig/acl/bumped", b"b")
+    zk.set_acls(
+        "/mig/acl/bumped", [make_acl("world", "anyone", read=True, write=True, admin=True)]
+    )
+    zk.set_acls("/mig/acl/bumped", [DIGEST_ALL, make_acl("world", "anyone", read=True)])
+    zk.create("/mig/seq")
+    names = [zk.create("/mig/seq/n-", b"%d" % i, sequence=True) for i in range(7)]
+    zk.delete(names[1])
+    zk.delete(names[4])
+    zk.create("/mig/versions", b"v0")
+    for i in range(1, 6):
+        zk.set("/mig/versions", b"v%d" % i)
+    t = zk.transaction()
+    t.create("/mig/multi", b"m")
+    t.set_data("/mig/versions", b"via multi")
+    t.check("/mig/seq", 0)
+    results = t.commit()
+    assert not [r for r in results if isinstance(r, Exception)], f"multi failed: {results}"
+    live.create("/mig/eph", b"live", ephemeral=True)
+    live.create("/mig/seq/e-", b"ephemeral sequential", ephemeral=True, sequence=True)
+    # A container (kazoo cannot create one): createContainer over the raw wire.
+    conn = rawzk.RawConnection.connect(srv.address)
+    try:
+        body = (
+            rawzk.enc_string("/mig/container")
+            + rawzk.enc_buffer(b"c")
+            + rawzk.enc_acls(rawzk.OPEN_ACL_UNSAFE)
+            + rawzk.enc_int(CONTAINER_FLAG)
+        )
+        r = conn.call(rawzk.OP["createContainer"], body)
+        assert r.err == 0, f"createContainer: {r.err_name}"
+        assert conn.create("/mig/container/child", b"x").err == 0
+    finally:
+        conn.close_session()
+        conn.close()
+
+
+def more_writes(zk, live) -> None:
+    """Changes made on the middle server of a round trip."""
+    zk.set("/mig/versions", b"changed on the second server")
+    zk.delete("/mig/a/b/c")
+    zk.create("/mig/a/b/c2", b"new")
+    for i in range(4):
+        zk.create("/mig/seq/m-", b"second %d" % i, sequence=True)
+    zk.set_acls("/mig/acl/ip", [make_acl("ip", "127.0.0.1", all=True), DIGEST_ALL])
+    t = zk.transaction()
+    t.create("/mig/multi2", b"m2")
+    t.delete("/mig/multi")
+    results = t.commit()
+    assert not [r for r in results if isinstance(r, Exception)], f"multi failed: {results}"
+    live.create("/mig/eph2", b"second", ephemeral=True)
+    live.set("/mig/eph", b"live, changed")
+    # enough writes to roll the log with snapCount=10
+    for i in range(25):
+        zk.create(f"/mig/bulk{i}", b"%d" % i)
+
+
+def read_tree(zk, path: str = "/") -> dict:
+    """path -> {data, stat (no times), acl} for the whole tree."""
+    out = {}
+
+    def walk(p):
+        data, stat = zk.get(p)
+        acls, _ = zk.get_acls(p)
+        out[p] = {
+            "data": data,
+            "stat": {f: getattr(stat, f) for f in STAT_FIELDS},
+            "acl": [(a.perms, a.id.scheme, a.id.id) for a in acls],
+        }
+        for child in sorted(zk.get_children(p)):
+            walk(("" if p == "/" else p) + "/" + child)
+
+    walk(path)
+    return out
+
+
+def tree_diff(before: dict, after: dict) -> list[str]:
+    diffs = []
+    for p in sorted(set(before) | set(after)):
+        if p not in after:
+            diffs.append(f"{p}: missing after migration")
+        elif p not in before:
+            diffs.append(f"{p}: appeared after migration: {after[p]}")
+        else:
+            b, a = before[p], after[p]
+            if b["data"] != a["data"]:
+                diffs.append(f"{p}: data {b['data'][:40]!r} -> {a['data'][:40]!r}")
+            for f in STAT_FIELDS:
+                if b["stat"][f] != a["stat"][f]:
+                    diffs.append(f"{p}: {f} {b['stat'][f]:#x} -> {a['stat'][f]:#x}")
+            if b["acl"] != a["acl"]:
+                diffs.append(f"{p}: acl {b['acl']} -> {a['acl']}")
+    return diffs
+
+
+def max_zxid(tree: dict) -> int:
+    return max(max(n["stat"]["czxid"], n["stat"]["mzxid"], n["stat"]["pzxid"]) for n in tree.values())
+
+
+def wait_resumed(live, session_id: int, timeout: float = 40.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if live.connected and live.client_id and live.client_id[0] == session_id:
+            try:
+                live.exists("/")
+                return
+            except Exception:
+                pass
+        time.sleep(0.1)
+    raise AssertionError(
+        f"the live session {session_id:#x} did not resume "
+        f"(state {live.state}, client_id {live.client_id and hex(live.client_id[0])})"
+    )
+
+
+def data_files(m: Migration) -> set[str]:
+    return {p.name for p in (m.data_dir / "version-2").iterdir()}
+
+
+def snapshot_read(srv) -> str:
+    """The snapshot file a server's log says it loaded at start-up."""
+    found = re.findall(r"Reading snapshot (\S+)", srv.log_path.read_text(errors="replace"))
+    assert found, f"{srv.kind} did not log which snapshot it read"
+    return Path(found[-1]).name
+
+
+def stop(srv, how: str) -> None:
+    if how == "kill":
+        srv.kill()
+    else:
+        srv.stop()
+
+
+def hand_over(m: Migration, src, dst_kind: str, how: str, live, session_id, config):
+    """Reads the tree on `src`, stops it, starts `dst_kind` on the same dir and
+    port, and checks that it serves the same tree and the live session."""
+    checker = m.client(src)
+    # What the source numbers next: ZooKeeper's counter is the parent's stored
+    # cversion (creates only), not the cversion clients see (2*creates -
+    # children, DataNode.copyStat), so ask the source itself.
+    probe = checker.create("/mig/seq/probe-", b"", sequence=True)
+    next_seq = int(probe[-10:]) + 1
+    before = read_tree(checker)
+    checker.stop()
+    stop(src, how)
+    t0 = time.monotonic()
+    dst = m.start(dst_kind, **config)
+    started = time.monotonic() - t0
+    wait_resumed(live, session_id)
+    checker = m.client(dst)
+    after = read_tree(checker)
+    diffs = tree_diff(before, after)
+    assert not diffs, (
+        f"{src.kind} -> {dst.kind} ({how}): {len(diffs)} differences:\n" + "\n".join(diffs[:60])
+    )
+    assert after["/mig/eph"]["stat"]["ephemeralOwner"] == session_id
+    print(
+        f"{src.kind} -> {dst.kind} ({how}): {len(after)} nodes equal; start-up {started:.1f}s; "
+        f"read {snapshot_read(dst)}"
+    )
+    return dst, checker, before, next_seq
+
+
+def check_counters_and_session(checker, live, before: dict, session_id: int, next_seq: int) -> None:
+    """The next sequential numbers continue the parent's counter, new zxids
+    are above all old ones, and the live session still owns and can write."""
+    p = checker.create("/mig/seq/after-", b"", sequence=True)
+    assert int(p[-10:]) == next_seq, (
+        f"next sequence number {p}: the old server would have given {next_seq} "
+        f"(/mig/seq Stat before: {before['/mig/seq']['stat']})"
+    )
+    e = live.create("/mig/seq/live-", b"", ephemeral=True, sequence=True)
+    assert int(e[-10:]) == next_seq + 1, e
+    _, stat = checker.get(p)
+    assert stat.czxid > max_zxid(before), f"new zxid {stat.czxid:#x} <= {max_zxid(before):#x}"
+    live.set("/mig/eph", b"written after the migration")
+    assert checker.get("/mig/eph")[1].ephemeralOwner == session_id
+
+
+def check_session_close(checker, live) -> None:
+    """Closing the resumed session removes its ephemerals on the new server."""
+    live.stop()
+    assert checker.exists("/mig/eph") is None
+    left = [c for c in checker.get_children("/mig/seq") if c.startswith(("e-", "live-"))]
+    assert not left, f"ephemerals of the closed session left: {left}"
+    assert checker.exists("/mig/eph2") is None
+
+
+# -- tests ----------------------------------------------------------------------
+CASES = [
+    pytest.param("stop", {}, id="sigterm"),
+    pytest.param("kill", {"snapCount": "10"}, id="kill9-snapCount10"),
+]
+
+
+def one_way(m: Migration, src_kind: str, dst_kind: str, how: str, config: dict) -> None:
+    src = m.start(src_kind, **config)
+    zk = m.client(src)
+    live = m.client(src, auth=False)
+    session_id = live.client_id[0]
+    build_tree(zk, live, src)
+    zk.stop()
+    dst, checker, before, next_seq = hand_over(m, src, dst_kind, how, live, session_id, config)
+    check_counters_and_session(checker, live, before, session_id, next_seq)
+    check_session_close(checker, live)
+
+
+@pytest.mark.parametrize("how,config", CASES)
+def test_zookeeper_to_candidate(migration, request, how, config):
+    one_way(migration, "zookeeper", candidate(request), how, config)
+
+
+@pytest.mark.parametrize("how,config", CASES)
+def test_candidate_to_zookeeper(migration, request, how, config):
+    one_way(migration, candidate(request), "zookeeper", how, config)
+
+
+@pytest.mark.parametrize("how", ["stop", "kill"])
+def test_round_trip_zookeeper_candidate_zookeeper(migration, request, how):
+    m = migration
+    config = {"snapCount": "10"}
+    src = m.start("zookeeper", **config)
+    zk = m.client(src)
+    live = m.client(src, auth=False)
+    session_id = live.client_id[0]
+    build_tree(zk, live, src)
+    zk.stop()
+    mid, checker, _, _ = hand_over(m, src, candidate(request), how, live, session_id, config)
+    files_before_mid = data_files(m)
+    more_writes(checker, live)
+    checker.stop()
+    end, checker, before, next_seq = hand_over(m, mid, "zookeeper", how, live, session_id, config)
+    # The last ZooKeeper started from a snapshot the middle server wrote, and
+    # replayed its logs (the tree comparison shows their txns were applied).
+    written = data_files(m) - files_before_mid
+    assert any(f.startswith("log.") for f in written), written
+    read = snapshot_read(end)
+    assert read in written, (
+        f"ZooKeeper read {read}, not a snapshot {mid.kind} wrote ({sorted(written)})"
+    )
+    assert before["/mig/eph2"]["stat"]["ephemeralOwner"] == session_id
+    check_counters_and_session(checker, live, before, session_id, next_seq)
+    check_session_close(checker, live)
