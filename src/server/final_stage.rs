@@ -31,10 +31,14 @@ use crate::server::Shared;
 use crate::tree::{DataTree, TxnResult};
 use crate::txn::TxnBody;
 
-/// An item that has passed the log stage.
+/// An item to apply: it has passed the log stage (`from_log`), or carries no
+/// txn and was sent by prep directly while the log stage was empty.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Apply(pub Work);
+pub struct Apply {
+    pub work: Work,
+    pub from_log: bool,
+}
 
 pub struct FinalStage {
     shared: Arc<Shared>,
@@ -243,7 +247,10 @@ impl Actor for FinalStage {
 
 impl Handler<Apply> for FinalStage {
     type Result = ();
-    fn handle(&mut self, Apply(work): Apply, _: &mut Context<Self>) {
+    fn handle(&mut self, Apply { work, from_log }: Apply, _: &mut Context<Self>) {
+        if from_log {
+            self.shared.left_log();
+        }
         match work {
             Work::Request(p) => self.process(*p),
             Work::Attach {

@@ -18,6 +18,7 @@ use crate::proto::multi::MultiOp;
 use crate::proto::opcode::OpCode;
 use crate::proto::request::{DecodeError, Request};
 use crate::server::change_records::ChangeRecords;
+use crate::server::final_stage::{Apply, FinalStage};
 use crate::server::pipeline::{Prepared, Work};
 use crate::server::prep_txn::{SingleWrite, TxnBuilder};
 use crate::server::session::{Close, ConnHandle};
@@ -62,6 +63,8 @@ pub struct Applied(pub i64);
 pub struct Prep {
     shared: Arc<Shared>,
     next: Addr<SyncStage>,
+    /// Items without a txn skip the log stage when it is empty.
+    last: Addr<FinalStage>,
     changes: ChangeRecords,
     sessions: SessionTracker,
     last_zxid: i64,
@@ -102,7 +105,12 @@ fn wall_clock_ms() -> i64 {
 
 impl Prep {
     /// `restored`: sessions recovered from disk; they may resume, or expire.
-    pub fn new(shared: Arc<Shared>, next: Addr<SyncStage>, restored: BTreeMap<i64, i32>) -> Self {
+    pub fn new(
+        shared: Arc<Shared>,
+        next: Addr<SyncStage>,
+        last: Addr<FinalStage>,
+        restored: BTreeMap<i64, i32>,
+    ) -> Self {
         let last_zxid = shared.tree.read().expect("tree lock").last_processed_zxid();
         let mut sessions = SessionTracker::new(shared.config.tick_time_ms, 0, wall_clock_ms());
         for (id, timeout) in restored {
@@ -111,6 +119,7 @@ impl Prep {
         Prep {
             shared,
             next,
+            last,
             changes: ChangeRecords::default(),
             sessions,
             last_zxid,
@@ -134,7 +143,15 @@ impl Prep {
     }
 
     fn send(&self, work: Work) {
-        self.next.do_send(Log(work));
+        if work.zxid().is_none() && self.shared.log_is_drained() {
+            self.last.do_send(Apply {
+                work,
+                from_log: false,
+            });
+        } else {
+            self.shared.entered_log();
+            self.next.do_send(Log(work));
+        }
     }
 
     fn prepared(&self, msg: &Submit) -> Prepared {

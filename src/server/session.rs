@@ -113,9 +113,28 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts the actor for an accepted connection.
-    pub fn spawn(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, prep: Addr<Prep>) {
+    /// Starts the actor for an accepted connection on the I/O thread `thread`.
+    pub fn spawn_on(
+        thread: &ArbiterHandle,
+        stream: std::net::TcpStream,
+        peer: SocketAddr,
+        shared: Arc<Shared>,
+        prep: Addr<Prep>,
+    ) {
         let _ = stream.set_nodelay(true);
+        thread.spawn(async move {
+            // Registered with this thread's reactor; accept ran on another.
+            match TcpStream::from_std(stream) {
+                Ok(stream) => Session::run(stream, peer, shared, prep),
+                Err(e) => {
+                    tracing::warn!("cannot register the connection from {peer}: {e}");
+                    shared.connection_closed(peer.ip());
+                }
+            }
+        });
+    }
+
+    fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, prep: Addr<Prep>) {
         let max = shared.config.max_buffer;
         Session::create(move |ctx| {
             let (read, write) = stream.into_split();

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::persistence::{DataDirs, TxnLogOptions, TxnLogWriter};
 use crate::server::final_stage::FinalStage;
-use crate::server::listener::accept_loop;
+use crate::server::listener::{accept_loop, io_threads};
 use crate::server::prep::Prep;
 use crate::server::recovery::recover;
 use crate::server::snapshotter::{snapshot_now, Snapshotter};
@@ -49,14 +49,14 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     let prep = Prep::create(move |ctx| {
         let final_stage = FinalStage::new(pipeline_shared.clone(), ctx.address()).start();
         let targets = LogTargets {
-            next: final_stage,
+            next: final_stage.clone(),
             snapshotter,
             shared: pipeline_shared.clone(),
         };
         let sync = SyncStage::new(writer, targets).start();
-        Prep::new(pipeline_shared, sync, restored)
+        Prep::new(pipeline_shared, sync, final_stage, restored)
     });
     tracing::info!("binding to port {local}");
-    actix::spawn(accept_loop(listener, shared, prep));
+    actix::spawn(accept_loop(listener, shared, prep, io_threads()));
     Ok(local)
 }

@@ -92,17 +92,24 @@ fn log_loop(
             for work in batch {
                 match work {
                     Work::Request(p) if p.txn.is_some() => {
+                        t.shared.left_log();
                         if let Some(conn) = &p.conn {
                             conn.addr.do_send(Close("transaction log write failed"));
                         }
                     }
-                    other => t.next.do_send(Apply(other)),
+                    other => t.next.do_send(Apply {
+                        work: other,
+                        from_log: true,
+                    }),
                 }
             }
             continue;
         }
         for work in batch {
-            t.next.do_send(Apply(work));
+            t.next.do_send(Apply {
+                work,
+                from_log: true,
+            });
         }
         if appended
             && policy.should_roll(writer.txns_in_current_file(), writer.current_file_bytes())
