@@ -2,14 +2,21 @@
 //! same data directory, and check what survived.
 //!
 //! - [`acknowledged_writes_survive_kill_9`]: 16 sessions pipeline sequential
-//!   creates, setData and multi (create + setData) while the server is killed at
-//!   a random moment (seeded: the seed is printed, `CRASH_SEED=<n>` replays it),
-//!   several rounds. After each restart: every acknowledged write is there with
-//!   the Stat it was acknowledged with; per session the applied writes are a
-//!   prefix of the sent ones (nothing acknowledged lost, nothing unacknowledged
-//!   half-applied: a node exists with its full data or not at all, a multi is
-//!   all or nothing); sequence numbers never repeat and new ones come after
-//!   all earlier ones; zxids keep growing.
+//!   creates, setData, multi (create + setData) and deletes of their own
+//!   newest sequential nodes while the server is killed at a random moment
+//!   (seeded: the seed is printed, `CRASH_SEED=<n>` replays it), several rounds.
+//!   After each restart, per session the applied writes must be a prefix of
+//!   the sent ones that includes every acknowledged one (found by replaying
+//!   the session's ops on a model until it matches what the server shows):
+//!   nothing acknowledged is lost, nothing unacknowledged is half-applied (a
+//!   node has its full data or does not exist, a multi is all or nothing),
+//!   acknowledged creates keep their name and czxid and sets their Stat.
+//!   Sequence numbers never repeat, even of deleted nodes: the next one is the
+//!   number of creates so far (ZooKeeper's counter), and the parent's
+//!   cversion is creates + deletes; new zxids are above all earlier ones.
+//! - [`acknowledged_writes_survive_kill_9_during_snapshots`]: the same with a
+//!   small snapCount (fuzzy snapshots during the load, replay over them), gzip
+//!   snapshots and a separate dataLogDir.
 //! - [`sessions_resume_after_restart`]: a session resumes (same id and
 //!   password) after kill -9 / SIGTERM and its ephemeral is still there; a
 //!   session nobody resumes expires after its timeout and takes its ephemeral.
@@ -35,11 +42,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const THREADS: usize = 16;
-const ROUNDS: usize = 5;
 /// Requests each session keeps in flight.
 const IN_FLIGHT: usize = 4;
-/// Upper bound of ops per session per round (keeps the tree small).
-const MAX_OPS: u64 = 600;
 const SEQ_PARENT: &str = "/crash/seq";
 const PERSISTENT_SEQUENTIAL: i32 = 2;
 const EPHEMERAL: i32 = 1;
@@ -89,10 +93,14 @@ fn seq_of(name: &str) -> i64 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// A sequential `t<t>-` child of SEQ_PARENT.
     Create,
+    /// setData of the session's node `/crash/t<t>`.
     Set,
     /// create `m<t>-` + setData of the session's node, atomically.
     Multi,
+    /// delete of the session's newest acknowledged sequential node.
+    Delete,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +122,8 @@ struct Op {
     kind: Kind,
     n: u64,
     data: Vec<u8>,
+    /// For a delete: the `n` and name of the node it deletes.
+    target: Option<(u64, String)>,
     outcome: Outcome,
 }
 
@@ -141,6 +151,10 @@ fn request_for(t: usize, op: &Op) -> Request {
                 MultiOp::SetData(set()),
             ],
         }),
+        Kind::Delete => Request::Delete(DeleteRequest {
+            path: format!("{SEQ_PARENT}/{}", op.target.as_ref().unwrap().1),
+            version: -1,
+        }),
     }
 }
 
@@ -165,6 +179,11 @@ fn outcome_of(kind: Kind, err: i32, body: &[u8]) -> Outcome {
                 set_stat: Some(r.stat),
             }
         }
+        Kind::Delete => Outcome::Acked {
+            path: None,
+            czxid: 0,
+            set_stat: None,
+        },
         Kind::Multi => {
             let (_, r) = MultiResponse::decode(body).expect("MultiResponse");
             match r.results.as_slice() {
@@ -187,9 +206,28 @@ fn outcome_of(kind: Kind, err: i32, body: &[u8]) -> Outcome {
     }
 }
 
-/// One session's load until `stop` or the connection breaks. Returns every op
-/// it sent (or was about to send), in order.
-fn load(addr: SocketAddr, t: usize, first_n: u64, seed: u64, stop: Arc<AtomicBool>) -> Vec<Op> {
+/// How a crash test runs.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    rounds: usize,
+    /// Upper bound of ops per session per round (keeps the tree small).
+    max_ops: u64,
+    /// Upper bound of a payload's filler.
+    max_payload: usize,
+}
+
+/// One session's load until `stop` or the connection breaks. `own` are the
+/// session's sequential nodes known to exist, `(n, name)` ascending. Returns
+/// every op it sent (or was about to send), in order.
+fn load(
+    addr: SocketAddr,
+    t: usize,
+    first_n: u64,
+    mut own: Vec<(u64, String)>,
+    seed: u64,
+    stop: Arc<AtomicBool>,
+    cfg: Load,
+) -> Vec<Op> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut ops: Vec<Op> = Vec::new();
     let Some(mut c) = RawClient::try_connect(addr, connect_request(0, vec![0; 16], 10_000, 0))
@@ -202,17 +240,30 @@ fn load(addr: SocketAddr, t: usize, first_n: u64, seed: u64, stop: Arc<AtomicBoo
     let mut pending = std::collections::VecDeque::new();
     let mut n = first_n;
     loop {
-        while pending.len() < IN_FLIGHT && !stop.load(Ordering::Relaxed) && n < first_n + MAX_OPS {
-            let kind = match rng.gen_range(0..10) {
-                0..=4 => Kind::Create,
-                5..=7 => Kind::Set,
-                _ => Kind::Multi,
+        while pending.len() < IN_FLIGHT
+            && !stop.load(Ordering::Relaxed)
+            && n < first_n + cfg.max_ops
+        {
+            let mut kind = match rng.gen_range(0..10) {
+                0..=3 => Kind::Create,
+                4..=6 => Kind::Set,
+                7..=8 => Kind::Multi,
+                _ => Kind::Delete,
             };
-            let len = rng.gen_range(0..1500);
+            let target = if kind == Kind::Delete {
+                own.pop()
+            } else {
+                None
+            };
+            if kind == Kind::Delete && target.is_none() {
+                kind = Kind::Create;
+            }
+            let len = rng.gen_range(0..cfg.max_payload);
             let op = Op {
                 kind,
                 n,
                 data: payload(t, n, len),
+                target,
                 outcome: Outcome::Unknown,
             };
             n += 1;
@@ -228,15 +279,20 @@ fn load(addr: SocketAddr, t: usize, first_n: u64, seed: u64, stop: Arc<AtomicBoo
         };
         match c.try_recv() {
             Some((h, body)) => {
-                assert_eq!(h.xid as u64, ops[i].n + 1, "replies out of order");
-                ops[i].outcome = outcome_of(ops[i].kind, h.err, &body);
+                let op = &mut ops[i];
+                assert_eq!(h.xid as u64, op.n + 1, "replies out of order");
+                op.outcome = outcome_of(op.kind, h.err, &body);
+                if let Outcome::Acked { path: Some(p), .. } = &op.outcome {
+                    own.push((op.n, p.rsplit('/').next().unwrap().to_string()));
+                }
             }
             None => return ops,
         }
     }
 }
 
-/// What the previous checks established as present after a restart.
+/// What the previous checks established after a restart.
+#[derive(Clone)]
 struct Confirmed {
     /// Children of SEQ_PARENT: name -> (data, czxid).
     children: BTreeMap<String, (Vec<u8>, i64)>,
@@ -244,6 +300,24 @@ struct Confirmed {
     nodes: Vec<(Vec<u8>, i32, i64)>,
     next_n: Vec<u64>,
     max_zxid: i64,
+    /// Creates and deletes under SEQ_PARENT so far.
+    creates: i64,
+    deletes: i64,
+    /// Highest sequence number ever seen (deleted nodes too).
+    max_seq: i64,
+}
+
+impl Confirmed {
+    /// Session `t`'s sequential nodes: n -> name.
+    fn own(&self, t: usize) -> BTreeMap<u64, String> {
+        self.children
+            .iter()
+            .filter_map(|(name, (data, _))| match parse_header(data) {
+                Some((tt, n)) if tt == t => Some((n, name.clone())),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 fn get_data(c: &mut RawClient, xid: i32, path: &str) -> Option<(Vec<u8>, Stat)> {
@@ -259,6 +333,54 @@ fn get_data(c: &mut RawClient, xid: i32, path: &str) -> Option<(Vec<u8>, Stat)> 
     }
     let (_, r) = GetDataResponse::decode(&body).unwrap();
     Some((r.data.unwrap_or_default(), r.stat))
+}
+
+/// A session's state as a model: its sequential nodes by `n`, the `n` of the
+/// last value of its node (None: unchanged), how many sets, creates, deletes.
+#[derive(Debug, PartialEq, Eq)]
+struct Model {
+    own: BTreeSet<u64>,
+    node_n: Option<u64>,
+    sets: i32,
+    creates: i64,
+    deletes: i64,
+}
+
+/// The model after applying `ops` (failed ones change nothing) to `own`.
+fn simulate(own: &BTreeSet<u64>, ops: &[Op]) -> Model {
+    let mut m = Model {
+        own: own.clone(),
+        node_n: None,
+        sets: 0,
+        creates: 0,
+        deletes: 0,
+    };
+    for op in ops {
+        if matches!(op.outcome, Outcome::Failed(_)) {
+            continue;
+        }
+        match op.kind {
+            Kind::Create => {
+                m.own.insert(op.n);
+                m.creates += 1;
+            }
+            Kind::Set => {
+                m.node_n = Some(op.n);
+                m.sets += 1;
+            }
+            Kind::Multi => {
+                m.own.insert(op.n);
+                m.creates += 1;
+                m.node_n = Some(op.n);
+                m.sets += 1;
+            }
+            Kind::Delete => {
+                m.own.remove(&op.target.as_ref().unwrap().0);
+                m.deletes += 1;
+            }
+        }
+    }
+    m
 }
 
 /// Checks the restarted server against what was confirmed before and what the
@@ -280,12 +402,21 @@ fn check_round(addr: SocketAddr, round: usize, prev: &Confirmed, ops: &[Vec<Op>]
     assert_eq!(h.err, 0, "round {round}: {SEQ_PARENT} is missing");
     let (_, list) = GetChildren2Response::decode(&body).unwrap();
     let mut children = BTreeMap::new();
+    // (t, n) -> name, for every child
+    let mut by_op: BTreeMap<(usize, u64), String> = BTreeMap::new();
     for name in &list.children {
         let (data, stat) = get_data(&mut c, next_xid(), &format!("{SEQ_PARENT}/{name}"))
             .unwrap_or_else(|| panic!("round {round}: listed child {name} cannot be read"));
+        let key = parse_header(&data)
+            .unwrap_or_else(|| panic!("round {round}: child {name} has foreign data"));
+        assert!(
+            by_op.insert(key, name.clone()).is_none(),
+            "round {round}: two children hold the data of t{} n{}",
+            key.0,
+            key.1
+        );
         children.insert(name.clone(), (data, stat.czxid));
     }
-    // Sequence numbers are unique and the parent's counter matches (no deletes).
     let seqs: BTreeSet<i64> = children.keys().map(|n| seq_of(n)).collect();
     assert_eq!(
         seqs.len(),
@@ -293,79 +424,100 @@ fn check_round(addr: SocketAddr, round: usize, prev: &Confirmed, ops: &[Vec<Op>]
         "round {round}: a sequence number repeats: {:?}",
         children.keys().collect::<Vec<_>>()
     );
-    assert_eq!(
-        list.stat.cversion as usize,
-        children.len(),
-        "round {round}: parent cversion vs children"
-    );
-    // Nothing confirmed earlier is lost or changed.
+    // Confirmed nodes are unchanged while they exist (deletes are checked below).
     for (name, (data, czxid)) in &prev.children {
-        let now = children.get(name);
-        assert!(
-            now == Some(&(data.clone(), *czxid)),
-            "round {round}: {name} (czxid {czxid:#x}) confirmed in an earlier round is {}",
-            if now.is_some() { "changed" } else { "gone" }
-        );
-    }
-    // Applied creates of this round by (session, n).
-    let mut applied: BTreeMap<(usize, u64), (String, Vec<u8>, i64)> = BTreeMap::new();
-    for (name, (data, czxid)) in &children {
-        if prev.children.contains_key(name) {
-            continue;
+        if let Some(now) = children.get(name) {
+            assert!(
+                now == &(data.clone(), *czxid),
+                "round {round}: {name} (czxid {czxid:#x}) confirmed earlier has changed"
+            );
         }
-        let (t, n) = parse_header(data)
-            .unwrap_or_else(|| panic!("round {round}: new child {name} has foreign data"));
-        applied.insert((t, n), (name.clone(), data.clone(), *czxid));
     }
     let mut max_zxid = prev.max_zxid;
     let mut nodes = Vec::new();
+    let (mut creates, mut deletes) = (prev.creates, prev.deletes);
     let mut acked_total = 0;
     let mut unknown_applied = 0;
     for (t, ops) in ops.iter().enumerate() {
         let (node_data, node_stat) = get_data(&mut c, next_xid(), &t_path(t)).unwrap();
-        // The last op that changed the session node, by its data.
-        let last_set_n = if node_data == prev.nodes[t].0 {
-            None
-        } else {
-            let (tt, n) = parse_header(&node_data).expect("session node data");
-            assert_eq!(
-                tt,
-                t,
-                "round {round}: {} holds another session's data",
-                t_path(t)
-            );
-            Some(n)
+        let prev_own = prev.own(t);
+        let observed = Model {
+            own: by_op
+                .keys()
+                .filter(|(tt, _)| *tt == t)
+                .map(|(_, n)| *n)
+                .collect(),
+            node_n: if node_data == prev.nodes[t].0 {
+                None
+            } else {
+                let (tt, n) = parse_header(&node_data).expect("session node data");
+                assert_eq!(
+                    tt,
+                    t,
+                    "round {round}: {} holds another session's data",
+                    t_path(t)
+                );
+                Some(n)
+            },
+            sets: node_stat.version - prev.nodes[t].1,
+            creates: 0,
+            deletes: 0,
         };
-        let mut applied_flags = Vec::new();
-        let mut sets_applied = 0;
+        // No write of this load can fail while the server is up.
         for op in ops {
-            let create = match op.kind {
-                Kind::Set => None,
-                Kind::Create | Kind::Multi => applied.remove(&(t, op.n)),
-            };
-            let set_applied = last_set_n.is_some_and(|last| op.n <= last);
-            let is_applied = match op.kind {
-                Kind::Create => create.is_some(),
-                Kind::Set => set_applied,
-                Kind::Multi => {
-                    assert_eq!(
-                        create.is_some(),
-                        set_applied,
-                        "round {round}: multi t{t} n{} half-applied (create {}, setData {})",
-                        op.n,
-                        create.is_some(),
-                        set_applied
-                    );
-                    set_applied
-                }
-            };
-            if let Some((name, data, _)) = &create {
+            if let Outcome::Failed(err) = op.outcome {
+                panic!(
+                    "round {round}: t{t} {:?} n{} (target {:?}) failed with error {err}",
+                    op.kind, op.n, op.target
+                );
+            }
+        }
+        // Every op with a reply is applied: the prefix is at least that long.
+        let lo = ops
+            .iter()
+            .rposition(|o| !matches!(o.outcome, Outcome::Unknown))
+            .map_or(0, |i| i + 1);
+        let start: BTreeSet<u64> = prev_own.keys().copied().collect();
+        let k = (lo..=ops.len())
+            .find(|&k| {
+                let m = simulate(&start, &ops[..k]);
+                (&m.own, m.node_n, m.sets) == (&observed.own, observed.node_n, observed.sets)
+            })
+            .unwrap_or_else(|| {
+                let with_acked = simulate(&start, &ops[..lo]);
+                let with_all = simulate(&start, ops);
+                let missing: Vec<_> = with_acked.own.difference(&observed.own).collect();
+                let extra: Vec<_> = observed.own.difference(&with_all.own).collect();
+                panic!(
+                    "round {round}: t{t}: what the server shows is no prefix of the session's \
+                     writes that includes the {lo} answered ones.\n\
+                     sequential nodes missing (acknowledged): {missing:?}; unexpected: {extra:?}\n\
+                     node: last n {:?} version +{} (acknowledged prefix: n {:?} +{}; all sent: n {:?} +{})\n\
+                     ops: {:?}",
+                    observed.node_n,
+                    observed.sets,
+                    with_acked.node_n,
+                    with_acked.sets,
+                    with_all.node_n,
+                    with_all.sets,
+                    ops.iter()
+                        .map(|o| (o.kind, o.n, matches!(o.outcome, Outcome::Acked { .. })))
+                        .collect::<Vec<_>>()
+                )
+            });
+        let m = simulate(&start, &ops[..k]);
+        creates += m.creates;
+        deletes += m.deletes;
+        unknown_applied += k - lo;
+        for op in &ops[..k] {
+            if let Some(name) = by_op.get(&(t, op.n)) {
                 let prefix = if op.kind == Kind::Multi { 'm' } else { 't' };
                 assert!(
                     name.starts_with(&format!("{prefix}{t}-")),
                     "round {round}: t{t} n{} created as {name}",
                     op.n
                 );
+                let data = &children[name].0;
                 assert!(
                     data == &op.data,
                     "round {round}: {name} has {} bytes, not the {} written",
@@ -373,87 +525,67 @@ fn check_round(addr: SocketAddr, round: usize, prev: &Confirmed, ops: &[Vec<Op>]
                     op.data.len()
                 );
             }
-            if op.kind != Kind::Create && set_applied {
-                sets_applied += 1;
-                if last_set_n == Some(op.n) {
-                    assert!(
-                        node_data == op.data,
-                        "round {round}: {} torn ({} bytes, {} written)",
-                        t_path(t),
-                        node_data.len(),
-                        op.data.len()
-                    );
-                }
+            if m.node_n == Some(op.n) {
+                assert!(
+                    node_data == op.data,
+                    "round {round}: {} torn ({} bytes, {} written)",
+                    t_path(t),
+                    node_data.len(),
+                    op.data.len()
+                );
             }
-            match &op.outcome {
-                Outcome::Acked {
-                    path,
-                    czxid,
-                    set_stat,
-                } => {
-                    acked_total += 1;
-                    assert!(
-                        is_applied,
-                        "round {round}: acknowledged {:?} t{t} n{} ({path:?}) lost in the crash",
-                        op.kind, op.n
-                    );
-                    if let Some(p) = path {
-                        let (name, _, cz) = create.as_ref().unwrap();
+            if let Outcome::Acked {
+                path,
+                czxid,
+                set_stat,
+            } = &op.outcome
+            {
+                acked_total += 1;
+                if let Some(p) = path {
+                    max_zxid = max_zxid.max(*czxid);
+                    // Still there unless a later delete of this session took it.
+                    if let Some(name) = by_op.get(&(t, op.n)) {
                         assert_eq!(&format!("{SEQ_PARENT}/{name}"), p, "round {round}");
-                        assert_eq!(cz, czxid, "round {round}: czxid of {p}");
-                        max_zxid = max_zxid.max(*czxid);
-                    }
-                    if let Some(s) = set_stat {
-                        max_zxid = max_zxid.max(s.mzxid);
-                        if last_set_n == Some(op.n) {
-                            assert_eq!(
-                                (node_stat.version, node_stat.mzxid),
-                                (s.version, s.mzxid),
-                                "round {round}: {} Stat differs from the acknowledged one",
-                                t_path(t)
-                            );
-                        }
+                        assert_eq!(children[name].1, *czxid, "round {round}: czxid of {p}");
                     }
                 }
-                Outcome::Failed(err) => {
-                    assert!(
-                        !is_applied,
-                        "round {round}: t{t} n{} failed with {err} but is applied",
-                        op.n
-                    );
-                }
-                Outcome::Unknown => {
-                    if is_applied {
-                        unknown_applied += 1;
+                if let Some(s) = set_stat {
+                    max_zxid = max_zxid.max(s.mzxid);
+                    if m.node_n == Some(op.n) {
+                        assert_eq!(
+                            (node_stat.version, node_stat.mzxid),
+                            (s.version, s.mzxid),
+                            "round {round}: {} Stat differs from the acknowledged one",
+                            t_path(t)
+                        );
                     }
                 }
             }
-            applied_flags.push(is_applied);
         }
-        // Per session the applied ops are a prefix of the sent ones.
-        let k = applied_flags.iter().take_while(|a| **a).count();
-        assert!(
-            applied_flags[k..].iter().all(|a| !a),
-            "round {round}: t{t}: applied ops are not a prefix of the sent ones: {applied_flags:?}"
-        );
-        assert_eq!(
-            node_stat.version,
-            prev.nodes[t].1 + sets_applied,
-            "round {round}: {} version vs setData applied",
-            t_path(t)
-        );
         max_zxid = max_zxid.max(node_stat.mzxid);
         nodes.push((node_data, node_stat.version, node_stat.mzxid));
     }
+    let foreign: Vec<_> = by_op
+        .iter()
+        .filter(|((t, _), name)| *t >= THREADS && !prev.children.contains_key(*name))
+        .collect();
     assert!(
-        applied.is_empty(),
-        "round {round}: nodes nobody wrote: {:?}",
-        applied.values().map(|v| &v.0).collect::<Vec<_>>()
+        foreign.is_empty(),
+        "round {round}: nodes nobody wrote: {foreign:?}"
     );
     for (_, czxid) in children.values() {
         max_zxid = max_zxid.max(*czxid);
     }
-    // A new sequential node comes after every earlier one; its zxid too.
+    let max_seq = prev.max_seq.max(seqs.iter().copied().max().unwrap_or(-1));
+    // The parent's counters (ZooKeeper: the stored cversion counts creates and
+    // names the next sequential node; clients see creates + deletes).
+    assert_eq!(
+        (list.stat.cversion as i64, list.stat.num_children as usize),
+        (creates + deletes, children.len()),
+        "round {round}: {SEQ_PARENT} cversion/numChildren vs {creates} creates, {deletes} deletes"
+    );
+    // A new sequential node comes after every earlier one (deleted ones
+    // too); its zxid too.
     let probe_data = format!("t{THREADS}:n{round}:probe").into_bytes();
     let (h, body) = c.call(
         next_xid(),
@@ -462,21 +594,26 @@ fn check_round(addr: SocketAddr, round: usize, prev: &Confirmed, ops: &[Vec<Op>]
     assert_eq!(h.err, 0, "round {round}: create after restart");
     let (_, probe) = Create2Response::decode(&body).unwrap();
     let probe_name = probe.path.rsplit('/').next().unwrap().to_string();
-    let max_seq = seqs.iter().copied().max().unwrap_or(-1);
     assert!(
         seq_of(&probe_name) > max_seq,
-        "round {round}: sequence number {} after restart repeats (highest before: {max_seq})",
+        "round {round}: sequence number {} after restart repeats (highest ever: {max_seq})",
         seq_of(&probe_name)
+    );
+    assert_eq!(
+        seq_of(&probe_name),
+        creates,
+        "round {round}: the next sequence number is not the count of creates"
     );
     assert!(
         probe.stat.czxid > max_zxid,
         "round {round}: zxid {:#x} after restart is not above {max_zxid:#x}",
         probe.stat.czxid
     );
-    children.insert(probe_name, (probe_data, probe.stat.czxid));
+    children.insert(probe_name.clone(), (probe_data, probe.stat.czxid));
     c.call(next_xid(), &Request::CloseSession);
     eprintln!(
-        "round {round}: {} ops sent, {acked_total} acknowledged, {unknown_applied} unacknowledged applied, {} children",
+        "round {round}: {} ops sent, {acked_total} acknowledged, {unknown_applied} unacknowledged applied, \
+         {} children, {creates} creates, {deletes} deletes",
         ops.iter().map(Vec::len).sum::<usize>(),
         children.len()
     );
@@ -490,16 +627,55 @@ fn check_round(addr: SocketAddr, round: usize, prev: &Confirmed, ops: &[Vec<Op>]
         nodes,
         next_n,
         max_zxid: probe.stat.czxid,
+        creates: creates + 1,
+        deletes,
+        max_seq: seq_of(&probe_name),
     }
 }
 
 #[test]
 fn acknowledged_writes_survive_kill_9() {
+    let cfg = Load {
+        rounds: 5,
+        max_ops: 600,
+        max_payload: 1500,
+    };
+    crash_rounds(cfg, "");
+}
+
+/// The same with the log rolled and a fuzzy snapshot taken every 50-100 txns
+/// (so kills land during snapshots and recovery replays txns a snapshot
+/// already holds), gzip snapshots, and the log in its own dataLogDir.
+#[test]
+fn acknowledged_writes_survive_kill_9_during_snapshots() {
+    let cfg = Load {
+        rounds: 4,
+        max_ops: 250,
+        max_payload: 300,
+    };
+    let log_dir = tempfile::tempdir().unwrap();
+    crash_rounds(
+        cfg,
+        &format!(
+            "snapCount=100\nsnapshot.compression.method=gz\ndataLogDir={}",
+            log_dir.path().display()
+        ),
+    );
+    let logs = std::fs::read_dir(log_dir.path().join("version-2"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(
+        logs > 4,
+        "expected several log files in dataLogDir, found {logs}"
+    );
+}
+
+fn crash_rounds(cfg: Load, extra: &str) {
     let seed = seed();
-    eprintln!("crash_recovery seed = {seed} (replay with CRASH_SEED={seed})");
+    eprintln!("crash_recovery seed = {seed} (replay with CRASH_SEED={seed}); {cfg:?} {extra:?}");
     let mut rng = StdRng::seed_from_u64(seed);
     let started = Instant::now();
-    let mut server = TestServer::start_with(500, "");
+    let mut server = TestServer::start_with(500, extra);
     let mut c = RawClient::new_session(server.addr, 10_000);
     let mut nodes = Vec::new();
     for (i, p) in ["/crash", SEQ_PARENT].into_iter().enumerate() {
@@ -534,14 +710,18 @@ fn acknowledged_writes_survive_kill_9() {
         max_zxid: nodes.iter().map(|n| n.2).max().unwrap(),
         nodes,
         next_n: vec![0; THREADS],
+        creates: 0,
+        deletes: 0,
+        max_seq: -1,
     };
-    for round in 0..ROUNDS {
+    for round in 0..cfg.rounds {
         let stop = Arc::new(AtomicBool::new(false));
         let workers: Vec<_> = (0..THREADS)
             .map(|t| {
                 let (addr, stop) = (server.addr, stop.clone());
+                let own = confirmed.own(t).into_iter().collect();
                 let (first, s) = (confirmed.next_n[t], rng.gen());
-                std::thread::spawn(move || load(addr, t, first, s, stop))
+                std::thread::spawn(move || load(addr, t, first, own, s, stop, cfg))
             })
             .collect();
         let kill_after = Duration::from_millis(rng.gen_range(100..1200));
@@ -553,7 +733,16 @@ fn acknowledged_writes_survive_kill_9() {
         server.restart();
         confirmed = check_round(server.addr, round, &confirmed, &ops);
     }
-    eprintln!("{ROUNDS} rounds in {:?}", started.elapsed());
+    eprintln!("{} rounds in {:?}", cfg.rounds, started.elapsed());
+    let snaps = std::fs::read_dir(server.snap_version_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("snapshot."))
+        .count();
+    eprintln!(
+        "{snaps} snapshots in {}",
+        server.snap_version_dir().display()
+    );
 }
 
 // -- sessions across a restart ------------------------------------------------
