@@ -355,6 +355,8 @@ class Runner:
 
     def k_connect(self, client, session_of=None, timeout=10.0):
         c = self._start_kazoo(client, session_of=session_of, timeout=timeout)
+        # when the server refuses the session (expired), kazoo opens a new one:
+        # the session name is then the client's own
         return {"session": Session(self.sessions.get(c.client_id[0], "?"))}
 
     def k_create(self, client, path, data=b"", ephemeral=False, sequence=False, container=False,

@@ -509,19 +509,46 @@ def test_close_session_deletes_ephemerals_and_fires_watches(zk, server, kazoo_fa
     assert [c for c in zk.get_children("/") if c.startswith("ces-")] == []
 
 
-def test_session_takeover_then_close_expires_first_client(zk, server, kazoo_factory):
-    """Client B reuses A's session id/password, closes it: A's ephemerals go, A is LOST."""
-    a = kazoo_factory(server)
-    states = []
-    a.add_listener(states.append)
-    a.create("/owned", ephemeral=True)
-    sid, passwd = a.client_id
-    b = kazoo_factory(server, client_id=(sid, passwd))
-    assert b.client_id[0] == sid
-    assert b.exists("/owned").ephemeralOwner == sid
+def test_session_takeover_then_close(zk, server, kazoo_factory):
+    """Client B reuses A's session id/password and closes it: A's ephemerals go.
+
+    A is a raw connection (it does not reconnect by itself, unlike kazoo,
+    whose reconnects would fight B's connection for the session)."""
+    a = rawzk.RawConnection.connect(server.address, session_timeout_ms=10000)
+    assert a.create("/owned", b"", flags=1).err == 0
+    rec = Recorder()
+    assert zk.exists("/owned", watch=rec).ephemeralOwner == a.session_id
+    b = kazoo_factory(server, client_id=(a.session_id, a.passwd))
+    assert b.client_id[0] == a.session_id
+    assert b.exists("/owned").ephemeralOwner == a.session_id
+    # Apache ZooKeeper closes the session's previous connection
+    assert a.is_closed(wait=5)
     b.stop()  # closeSession for the shared session
-    wait_for(lambda: zk.exists("/owned") is None, what="ephemeral removal")
-    wait_for(lambda: KazooState.LOST in states, timeout=15, what="client A to see LOST")
+    assert rec.wait(1) == [(EventType.DELETED, "/owned")]
+    assert zk.exists("/owned") is None
+    with pytest.raises(rawzk.ProtocolError):
+        rawzk.RawConnection.connect(server.address, session_id=a.session_id, passwd=a.passwd)
+    a.close()
+
+
+def test_kazoo_reattach_to_closed_session_gets_new_one(server, kazoo_factory):
+    """Reconnecting with a closed session: the server refuses it (timeout 0 in
+    the ConnectResponse) and kazoo opens a new session."""
+    a = rawzk.RawConnection.connect(server.address)
+    sid, passwd = a.session_id, a.passwd
+    a.close_session()
+    a.close()
+    from kazoo.client import KazooClient
+
+    c = KazooClient(hosts=server.hosts, timeout=10.0, client_id=(sid, passwd))
+    try:
+        c.start(timeout=15)
+        assert c.client_id[0] != sid
+        c.create("/after-lost", ephemeral=True)
+        assert c.exists("/after-lost").ephemeralOwner == c.client_id[0]
+    finally:
+        c.stop()
+        c.close()
 
 
 def test_session_expires_without_heartbeats(zk, server):
