@@ -4,16 +4,16 @@
 //! A snapshot is valid whatever txns land while it is written because txns are
 //! idempotent and recovery replays the log from the snapshot's zxid.
 
-use std::io;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use crate::persistence::snapshot::NodeVisitor;
-use crate::persistence::{purge, save_snapshot, Compression, DataDirs, SnapshotSource};
+use crate::persistence::snapshot::OPEN_ACL_REF;
+use crate::persistence::{purge, snapshot_file_name, Compression, DataDirs, SnapshotWriter};
+use crate::proto::data::{Acl, StatPersisted};
 use crate::server::Shared;
-use crate::tree::DataTree;
 
 /// Take a snapshot now.
 #[derive(Message)]
@@ -25,52 +25,94 @@ pub struct Snapshotter {
     dirs: DataDirs,
 }
 
-/// The tree as a snapshot sees it: nodes in pre-order plus the live sessions.
-pub struct TreeSource<'a> {
-    pub tree: &'a DataTree,
-    pub sessions: Vec<(i64, i32)>,
-}
+/// Nodes copied per read-lock hold: final waits at most this long for a snapshot.
+const NODES_PER_CHUNK: usize = 2000;
 
-impl SnapshotSource for TreeSource<'_> {
-    fn sessions(&self) -> Vec<(i64, i32)> {
-        self.sessions.clone()
-    }
+/// One node as copied out of the tree.
+type Copied = (String, Option<Vec<u8>>, i64, StatPersisted);
 
-    fn for_each_node(&self, f: &mut NodeVisitor<'_>) -> io::Result<()> {
-        let mut stack = vec!["/".to_owned()];
-        while let Some(path) = stack.pop() {
-            let Some(node) = self.tree.node(&path) else {
-                continue;
-            };
-            f(&path, node.data(), node.acl(), node.stat_persisted())?;
-            let prefix = if path == "/" { "" } else { path.as_str() };
-            stack.extend(node.children().map(|c| format!("{prefix}/{c}")));
-        }
-        Ok(())
-    }
-}
-
-/// Writes a snapshot of the shared tree; blocking, call off the event loop.
+/// Writes a fuzzy snapshot of the shared tree; blocking, call off the event loop.
+///
+/// The tree is read in chunks, the lock released between them, so writes go on
+/// while the snapshot is taken (as ZooKeeper's fuzzy snapshot). Its zxid is the
+/// last applied one at the start: every change after it is in the log and
+/// replays idempotently over the snapshot. An ACL list first used after the
+/// start gets a reference missing from the map; the replayed txn sets it.
 pub fn snapshot_now(shared: &Shared, dirs: &DataDirs) -> crate::persistence::Result<()> {
-    let started = Instant::now();
-    let tree = shared.tree.read().expect("tree lock");
-    let zxid = tree.last_processed_zxid();
-    let source = TreeSource {
-        tree: &tree,
-        sessions: shared.sessions(),
-    };
     let compression = Compression::from_name(&shared.config.snapshot_compression);
-    let path = save_snapshot(
-        &dirs.snap_dir,
-        zxid,
-        compression,
-        shared.config.force_sync,
-        &source,
-    )?;
+    let zxid = shared.tree.read().expect("tree lock").last_processed_zxid();
+    let result = write_snapshot(shared, dirs, zxid, compression);
+    if result.is_err() {
+        // A half-written snapshot (full disk, say) must not linger.
+        let tmp = format!("{}.tmp", snapshot_file_name(zxid, compression));
+        let _ = std::fs::remove_file(dirs.snap_dir.join(tmp));
+    }
+    result
+}
+
+fn write_snapshot(
+    shared: &Shared,
+    dirs: &DataDirs,
+    zxid: i64,
+    compression: Compression,
+) -> crate::persistence::Result<()> {
+    let started = Instant::now();
+    let open: Arc<[Acl]> = Arc::from(Acl::open_unsafe());
+    let mut refs: HashMap<Arc<[Acl]>, i64> = {
+        let tree = shared.tree.read().expect("tree lock");
+        tree.acl_lists()
+            .filter(|a| a[..] != open[..])
+            .enumerate()
+            .map(|(i, a)| (a.clone(), i as i64 + 1))
+            .collect()
+    };
+    let mut writer =
+        SnapshotWriter::create(&dirs.snap_dir, zxid, compression, shared.config.force_sync)?;
+    writer.sessions(&shared.sessions())?;
+    let mut by_ref: Vec<(i64, &[Acl])> = refs.iter().map(|(a, r)| (*r, &a[..])).collect();
+    by_ref.sort_unstable_by_key(|(r, _)| *r);
+    writer.acl_map(by_ref.into_iter())?;
+    let mut next_ref = refs.len() as i64 + 1;
+    let mut stack = vec!["/".to_owned()];
+    let mut chunk: Vec<Copied> = Vec::with_capacity(NODES_PER_CHUNK);
+    let mut nodes = 0usize;
+    while !stack.is_empty() {
+        {
+            let tree = shared.tree.read().expect("tree lock");
+            while chunk.len() < NODES_PER_CHUNK {
+                let Some(path) = stack.pop() else { break };
+                // Deleted since its parent was read: fuzzy, the log has the delete.
+                let Some(node) = tree.node(&path) else {
+                    continue;
+                };
+                let acl = node.acl_shared();
+                let acl_ref = if acl[..] == open[..] {
+                    OPEN_ACL_REF
+                } else {
+                    *refs.entry(acl.clone()).or_insert_with(|| {
+                        next_ref += 1;
+                        next_ref - 1
+                    })
+                };
+                let prefix = if path == "/" { "" } else { path.as_str() };
+                stack.extend(node.children().map(|c| format!("{prefix}/{c}")));
+                chunk.push((
+                    path,
+                    node.data().map(<[u8]>::to_vec),
+                    acl_ref,
+                    *node.stat_persisted(),
+                ));
+            }
+        }
+        nodes += chunk.len();
+        for (path, data, acl_ref, stat) in chunk.drain(..) {
+            writer.node(&path, data.as_deref(), acl_ref, &stat)?;
+        }
+    }
+    let path = writer.finish(None)?;
     tracing::info!(
-        "Snapshot {} written ({} nodes) in {:?}",
+        "Snapshot {} written ({nodes} nodes) in {:?}",
         path.display(),
-        tree.node_count(),
         started.elapsed()
     );
     Ok(())
