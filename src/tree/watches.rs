@@ -13,20 +13,7 @@ use std::sync::Arc;
 
 use crate::proto::data::Acl;
 
-/// `Watcher.Event.EventType` values.
-pub mod event_type {
-    pub const NONE: i32 = -1;
-    pub const NODE_CREATED: i32 = 1;
-    pub const NODE_DELETED: i32 = 2;
-    pub const NODE_DATA_CHANGED: i32 = 3;
-    pub const NODE_CHILDREN_CHANGED: i32 = 4;
-    pub const DATA_WATCH_REMOVED: i32 = 5;
-    pub const CHILD_WATCH_REMOVED: i32 = 6;
-    pub const PERSISTENT_WATCH_REMOVED: i32 = 7;
-}
-
-/// `Watcher.Event.KeeperState.SyncConnected`: the state of every event a trigger produces.
-pub const SYNC_CONNECTED: i32 = 3;
+pub use crate::proto::watches::event_type;
 
 /// One notification for one session.
 ///
