@@ -247,6 +247,135 @@ fn torn_tail_is_cut_off_and_the_rest_served() {
     torn_tail_case(Tear::ZeroFill);
 }
 
+/// The newest log file holds only part of its header (a crash right after
+/// creating it): the server starts, cuts it, serves everything in the older
+/// logs and snapshots, and new writes (which may start a file of the same
+/// name) survive another restart.
+#[test]
+fn torn_log_header_is_cut_off() {
+    const N: usize = 120;
+    let mut server = server_with_nodes(N, "snapCount=20");
+    let all = logs(&server);
+    assert!(all.len() >= 3, "snapCount=20 should roll the log");
+    let (z, newest) = all.last().unwrap().clone();
+    let in_newest = entries(&newest).len();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&newest)
+        .unwrap();
+    f.set_len(10).unwrap();
+    drop(f);
+    eprintln!(
+        "cut {} (first zxid {z:#x}, {in_newest} entries) to 10 bytes",
+        file_name(&newest)
+    );
+    if let Err(f) = server.try_restart(Duration::from_secs(30)) {
+        if target_is_zookeeper() {
+            // ZooKeeper 3.8 exits with an EOFException reading the header.
+            eprintln!("ZooKeeper refuses a torn log header: exit {:?}", f.status);
+            return;
+        }
+        panic!(
+            "server did not start after a torn log header ({:?}):\n{}",
+            f.status, f.log
+        );
+    }
+    let run_log = server.run_log();
+    let named = run_log
+        .lines()
+        .find(|l| l.contains(&file_name(&newest)) && !l.contains("creating new log file"));
+    eprintln!("log: {named:?}");
+    if !target_is_zookeeper() {
+        assert!(
+            named.is_some(),
+            "no log line about {}:\n{run_log}",
+            newest.display()
+        );
+    }
+    // The txns of the cut file may be gone (a snapshot may still hold some);
+    // everything before it is there.
+    assert_nodes(&server, 0..N - in_newest, &[]);
+    let mut c = Client::new(&server);
+    let present: Vec<usize> = (N - in_newest..N)
+        .filter(|i| c.get(&format!("/d/n{i}")).is_some())
+        .collect();
+    eprintln!(
+        "of the {in_newest} nodes written to the cut file, {} are served (from a snapshot)",
+        present.len()
+    );
+    for i in N..N + 10 {
+        c.create(&format!("/d/n{i}"), &value(i));
+    }
+    server.kill9();
+    server.restart();
+    let mut c = Client::new(&server);
+    for i in N..N + 10 {
+        assert_eq!(
+            c.get(&format!("/d/n{i}")),
+            Some(value(i)),
+            "/d/n{i} written after the cut, lost in the next restart"
+        );
+    }
+    assert_nodes(&server, 0..N - in_newest, &[]);
+}
+
+// -- (e) a damaged newest snapshot ---------------------------------------------
+
+#[derive(Debug, Clone, Copy)]
+enum SnapDamage {
+    /// Cut in half (a crash while writing it).
+    Truncate,
+    /// One byte flipped in the middle (its checksum no longer matches).
+    FlipByte,
+}
+
+/// Start-up falls back to the next older valid snapshot and replays the logs
+/// from there: nothing is lost.
+fn damaged_snapshot_case(damage: SnapDamage) {
+    const N: usize = 150;
+    let mut server = server_with_nodes(N, "snapCount=20");
+    let snaps = snapshots(&server);
+    assert!(snaps.len() >= 3, "snapCount=20 should snapshot: {snaps:?}");
+    let (_, newest) = snaps.last().unwrap().clone();
+    let mut data = std::fs::read(&newest).unwrap();
+    let len = data.len();
+    match damage {
+        SnapDamage::Truncate => data.truncate(len / 2),
+        SnapDamage::FlipByte => data[len / 2] ^= 0x10,
+    }
+    std::fs::write(&newest, data).unwrap();
+    eprintln!("{damage:?}: damaged {} ({len} bytes)", file_name(&newest));
+    if let Err(f) = server.try_restart(Duration::from_secs(30)) {
+        panic!(
+            "{damage:?}: server did not start with a damaged newest snapshot ({:?}):\n{}",
+            f.status, f.log
+        );
+    }
+    let run_log = server.run_log();
+    let named = run_log.lines().find(|l| {
+        let lower = l.to_lowercase();
+        l.contains(&file_name(&newest))
+            && ["invalid", "corrupt", "problem", "skip", "older"]
+                .iter()
+                .any(|w| lower.contains(w))
+    });
+    eprintln!("{damage:?}: log: {named:?}");
+    if !target_is_zookeeper() {
+        assert!(
+            named.is_some(),
+            "{damage:?}: the log does not name the invalid {}:\n{run_log}",
+            file_name(&newest)
+        );
+    }
+    assert_nodes(&server, 0..N, &[]);
+}
+
+#[test]
+fn damaged_newest_snapshot_falls_back_to_an_older_one() {
+    damaged_snapshot_case(SnapDamage::Truncate);
+    damaged_snapshot_case(SnapDamage::FlipByte);
+}
+
 // -- (b) a flipped byte before the tail ---------------------------------------
 
 #[test]
