@@ -784,23 +784,37 @@ fn session_resume_case(how: Stop) {
     let mut server = TestServer::start_with(200, "maxSessionTimeout=60000");
     let mut a = RawClient::new_session(server.addr, LONG);
     let mut b = RawClient::new_session(server.addr, SHORT);
+    let mut c = RawClient::new_session(server.addr, LONG);
+    let (c_id, c_pw) = (c.session.session_id, c.session.passwd.clone());
     let (a_id, a_pw) = (a.session.session_id, a.session.passwd.clone());
     let (b_id, b_pw) = (b.session.session_id, b.session.passwd.clone());
     assert_eq!(a.session.time_out, LONG);
     assert_eq!(b.session.time_out, SHORT);
     create(&mut a, 1, "/eph-a", EPHEMERAL);
     create(&mut b, 1, "/eph-b", EPHEMERAL);
+    // C closes before the crash: it must stay closed.
+    create(&mut c, 1, "/eph-c", EPHEMERAL);
+    assert_eq!(c.call(2, &Request::CloseSession).0.err, 0);
     let last_zxid = create(&mut a, 2, "/persistent", 0);
 
     match how {
         Stop::Kill9 => server.kill9(),
         Stop::Term => server.terminate(),
     }
-    drop((a, b));
+    drop((a, b, c));
     let t0 = Instant::now();
     server.restart();
     eprintln!("{how:?}: restart took {:?}", t0.elapsed());
 
+    // A wrong password does not open it.
+    let mut wrong = a_pw.clone();
+    wrong[0] ^= 0xff;
+    let refused = RawClient::try_connect(server.addr, connect_request(a_id, wrong, LONG, 0));
+    assert!(
+        refused.as_ref().is_none_or(|c| c.session.time_out == 0),
+        "{how:?}: session resumed with a wrong password: {:?}",
+        refused.map(|c| c.session)
+    );
     // The same session, by id and password.
     let mut a = RawClient::try_connect(
         server.addr,
@@ -818,6 +832,16 @@ fn session_resume_case(how: Stop) {
         .unwrap_or_else(|| panic!("{how:?}: ephemeral of the resumed session is gone"));
     assert_eq!(st.ephemeral_owner, a_id);
     assert!(exists(&mut a, 2, "/persistent").is_some());
+    assert!(
+        exists(&mut a, 3, "/eph-c").is_none(),
+        "{how:?}: the ephemeral of a session closed before the crash is back"
+    );
+    let refused = RawClient::try_connect(server.addr, connect_request(c_id, c_pw.clone(), LONG, 0));
+    assert!(
+        refused.as_ref().is_none_or(|c| c.session.time_out == 0),
+        "{how:?}: the session closed before the crash was resumed: {:?}",
+        refused.map(|c| c.session)
+    );
 
     // Nobody resumes B: its ephemeral goes after its timeout (counted from the restart).
     let deadline = t0 + Duration::from_millis(SHORT as u64) + Duration::from_secs(8);
@@ -839,7 +863,8 @@ fn session_resume_case(how: Stop) {
         "{how:?}: unresumed session's ephemeral gone {:?} after the restart",
         t0.elapsed()
     );
-    let refused = RawClient::try_connect(server.addr, connect_request(b_id, b_pw, SHORT, 0));
+    let refused =
+        RawClient::try_connect(server.addr, connect_request(b_id, b_pw.clone(), SHORT, 0));
     assert!(
         refused.as_ref().is_none_or(|c| c.session.time_out == 0),
         "{how:?}: the expired session was resumed: {:?}",
@@ -853,6 +878,27 @@ fn session_resume_case(how: Stop) {
     assert_eq!(a.call(101, &Request::CloseSession).0.err, 0);
     let mut fresh = fresh;
     assert!(exists(&mut fresh, 1, "/eph-a").is_none());
+    drop(fresh);
+
+    // The expiry and the closes were logged: another crash brings none of
+    // the sessions or their ephemerals back.
+    server.kill9();
+    server.restart();
+    let mut d = RawClient::new_session(server.addr, LONG);
+    for (i, p) in ["/eph-a", "/eph-b", "/eph-c"].into_iter().enumerate() {
+        assert!(
+            exists(&mut d, i as i32 + 1, p).is_none(),
+            "{how:?}: {p} is back after a second restart"
+        );
+    }
+    assert!(exists(&mut d, 10, "/persistent").is_some());
+    for (id, pw) in [(a_id, a_pw), (b_id, b_pw), (c_id, c_pw)] {
+        let r = RawClient::try_connect(server.addr, connect_request(id, pw, LONG, 0));
+        assert!(
+            r.as_ref().is_none_or(|c| c.session.time_out == 0),
+            "{how:?}: ended session {id:#x} resumed after a second restart"
+        );
+    }
 }
 
 #[test]
