@@ -62,6 +62,9 @@ pub struct Config {
     pub purge_interval_hours: u64,
     /// `snapshot.compression.method`: "", "gz" or "snappy".
     pub snapshot_compression: String,
+    /// TTL nodes (`zookeeper.extendedTypesEnabled`, a system property in
+    /// ZooKeeper that zoo.cfg sets as `extendedTypesEnabled`).
+    pub extended_types_enabled: bool,
     /// Keys this server does not use, as read.
     pub unknown: BTreeMap<String, String>,
 }
@@ -91,6 +94,7 @@ impl Config {
             snap_retain_count: 3,
             purge_interval_hours: 0,
             snapshot_compression: String::new(),
+            extended_types_enabled: false,
             unknown: BTreeMap::new(),
         }
     }
@@ -190,6 +194,13 @@ impl Config {
                 }
                 "autopurge.purgeInterval" => {
                     cfg.purge_interval_hours = number(path, line, &key, &value)?
+                }
+                "extendedTypesEnabled" | "zookeeper.extendedTypesEnabled" => {
+                    cfg.extended_types_enabled = match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad("expected true or false")),
+                    }
                 }
                 "snapshot.compression.method" => match value.as_str() {
                     "" | "gz" | "snappy" => cfg.snapshot_compression = value.clone(),

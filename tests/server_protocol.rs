@@ -254,3 +254,41 @@ fn ruok_answers_imok() {
     std::io::Read::read_to_string(&mut s, &mut out).unwrap();
     assert_eq!(out, "imok");
 }
+
+fn create_ttl(path: &str, flags: i32, ttl: i64) -> Request {
+    Request::CreateTtl(CreateTtlRequest {
+        path: path.into(),
+        data: Some(b"t".to_vec()),
+        acl: Acl::open_unsafe(),
+        flags,
+        ttl,
+    })
+}
+
+#[test]
+fn ttl_nodes_need_extended_types() {
+    let off = TestServer::start(2000, "");
+    let mut c = RawClient::new_session(off.addr, 10000);
+    let (h, _) = c.call(1, &create_ttl("/t", 5, 60_000));
+    assert_eq!(h.err, ErrorCode::Unimplemented.code());
+
+    let on = TestServer::start(2000, "extendedTypesEnabled=true");
+    let mut c = RawClient::new_session(on.addr, 10000);
+    let (h, body) = c.call(1, &create_ttl("/t", 5, 60_000));
+    assert_eq!(h.err, 0);
+    let (_, created) = ferrokeeper::proto::responses::Create2Response::decode(&body).unwrap();
+    assert_eq!(created.path, "/t");
+    assert_eq!(
+        created.stat.ephemeral_owner, 0,
+        "clients see TTL nodes as persistent"
+    );
+    // Out-of-range TTLs and a TTL on a non-TTL mode are BadArguments.
+    assert_eq!(
+        c.call(2, &create_ttl("/u", 5, 0)).0.err,
+        ErrorCode::BadArguments.code()
+    );
+    assert_eq!(
+        c.call(3, &create_ttl("/u", 0, 100)).0.err,
+        ErrorCode::BadArguments.code()
+    );
+}

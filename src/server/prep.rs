@@ -193,8 +193,7 @@ impl Prep {
             Request::Create(r) | Request::Create2(r) | Request::CreateContainer(r) => {
                 builder.single(op, SingleWrite::Create(r))
             }
-            // TTL nodes need extended types, which are off (as ZooKeeper's default).
-            Request::CreateTtl(_) => Err(ErrorCode::Unimplemented),
+            Request::CreateTtl(r) => builder.single(op, SingleWrite::CreateTtl(r)),
             Request::Delete(r) => builder.single(op, SingleWrite::Delete(r)),
             Request::SetData(r) => builder.single(op, SingleWrite::SetData(r)),
             Request::SetAcl(r) => builder.single(op, SingleWrite::SetAcl(r)),

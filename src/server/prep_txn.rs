@@ -9,7 +9,8 @@ use crate::proto::error_code::ErrorCode;
 use crate::proto::multi::MultiOp;
 use crate::proto::opcode::OpCode;
 use crate::proto::requests::{
-    CheckVersionRequest, CreateRequest, DeleteRequest, SetAclRequest, SetDataRequest,
+    CheckVersionRequest, CreateRequest, CreateTtlRequest, DeleteRequest, SetAclRequest,
+    SetDataRequest,
 };
 use crate::server::change_records::{ChangeRecord, ChangeRecords};
 use crate::tree::acl::{check_acl, fix_acl};
@@ -97,13 +98,17 @@ impl TxnBuilder<'_> {
         touched: &mut Vec<(String, Option<ChangeRecord>)>,
     ) -> Prepared {
         let (ephemeral, sequential, container, is_ttl) = create_mode(req.flags)?;
-        if is_ttl {
-            // TTL nodes need extendedTypesEnabled, off by default.
+        // `validateCreateRequest` / `EphemeralType.validateTTL`.
+        if is_ttl && !self.tree.extended_types_enabled() {
             return Err(ErrorCode::Unimplemented);
         }
-        if ttl >= 0 {
+        let ttl_owner = if is_ttl {
+            Some(EphemeralType::ttl_owner(ttl).ok_or(ErrorCode::BadArguments)?)
+        } else if ttl >= 0 {
             return Err(ErrorCode::BadArguments);
-        }
+        } else {
+            None
+        };
         let parent_path = parent_of(&req.path)?;
         let acl = fix_acl(&req.acl, self.auth).map_err(|_| ErrorCode::InvalidAcl)?;
         let parent = self.record(if parent_path.is_empty() {
@@ -130,7 +135,9 @@ impl TxnBuilder<'_> {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
         let new_cversion = parent_stat.cversion + 1;
-        let owner = if container || op == OpCode::CreateContainer {
+        let owner = if let Some(owner) = ttl_owner {
+            owner
+        } else if container || op == OpCode::CreateContainer {
             CONTAINER_EPHEMERAL_OWNER
         } else if ephemeral {
             self.session_id
@@ -138,6 +145,13 @@ impl TxnBuilder<'_> {
             0
         };
         let body = match op {
+            _ if is_ttl => TxnBody::CreateTtl(CreateTtlTxn {
+                path: path.clone(),
+                data: req.data.clone(),
+                acl: acl.clone(),
+                parent_cversion: new_cversion,
+                ttl,
+            }),
             OpCode::CreateContainer => TxnBody::CreateContainer(CreateContainerTxn {
                 path: path.clone(),
                 data: req.data.clone(),
@@ -312,7 +326,7 @@ impl TxnBuilder<'_> {
             MultiOp::Create(r) => self.create(OpCode::Create, r, -1, touched),
             MultiOp::Create2(r) => self.create(OpCode::Create2, r, -1, touched),
             MultiOp::CreateContainer(r) => self.create(OpCode::CreateContainer, r, -1, touched),
-            MultiOp::CreateTtl(_) => Err(ErrorCode::Unimplemented),
+            MultiOp::CreateTtl(r) => self.create(OpCode::CreateTtl, &r.as_create(), r.ttl, touched),
             MultiOp::Delete(r) => self.delete(r, touched),
             MultiOp::SetData(r) => self.set_data(r, touched),
             MultiOp::Check(r) => self.check_version(r),
@@ -325,6 +339,7 @@ impl TxnBuilder<'_> {
         let mut touched = Vec::new();
         match req {
             SingleWrite::Create(r) => self.create(op, r, -1, &mut touched),
+            SingleWrite::CreateTtl(r) => self.create(op, &r.as_create(), r.ttl, &mut touched),
             SingleWrite::Delete(r) => self.delete(r, &mut touched),
             SingleWrite::SetData(r) => self.set_data(r, &mut touched),
             SingleWrite::SetAcl(r) => self.set_acl(r, &mut touched),
@@ -392,9 +407,22 @@ impl TxnBuilder<'_> {
     }
 }
 
+impl CreateTtlRequest {
+    /// The create part of a TTL create.
+    fn as_create(&self) -> CreateRequest {
+        CreateRequest {
+            path: self.path.clone(),
+            data: self.data.clone(),
+            acl: self.acl.clone(),
+            flags: self.flags,
+        }
+    }
+}
+
 /// The single (non-multi) writes.
 pub enum SingleWrite<'r> {
     Create(&'r CreateRequest),
+    CreateTtl(&'r CreateTtlRequest),
     Delete(&'r DeleteRequest),
     SetData(&'r SetDataRequest),
     SetAcl(&'r SetAclRequest),

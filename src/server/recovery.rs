@@ -38,7 +38,7 @@ pub fn track_sessions(sessions: &mut BTreeMap<i64, i32>, client_id: i64, body: &
 /// Rebuilds the tree and sessions from `dataDir` / `dataLogDir`.
 pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistError> {
     let started = Instant::now();
-    let mut tree = DataTree::new();
+    let mut tree = DataTree::with_extended_types(config.extended_types_enabled);
     let mut sessions = BTreeMap::new();
     let (snap_zxid, anchor) = match find_valid_snapshot(&dirs.snap_dir)? {
         Some(snap) => {
