@@ -128,25 +128,20 @@ OWNER_LINE = re.compile(r"^ephemeralOwner = (0x[0-9a-f]+)$")
 
 
 def normalise(output: str) -> tuple[list[str], list[str]]:
-    lines = output.splitlines()
+    # Watch notifications are printed by the event thread ("WATCHER::", "",
+    # "WatchedEvent ...") and may interleave with command output: take the
+    # WatchedEvent lines out wherever they are and drop the markers.
     body, watches = [], []
-    i = 0
-    while i < len(lines):
-        line = lines[i].rstrip()
-        if line == "WATCHER::":
-            # "WATCHER::", "", "WatchedEvent state:... type:... path:..."
-            j = i + 1
-            while j < len(lines) and not lines[j].startswith("WatchedEvent"):
-                j += 1
-            if j < len(lines):
-                watches.append(lines[j].strip())
-            i = j + 1
+    for line in output.splitlines():
+        line = line.rstrip()
+        if line.startswith("WatchedEvent "):
+            # the Closed event races the JVM's exit after "quit"
+            if "state:Closed" not in line:
+                watches.append(line)
+        elif line == "WATCHER::" or line == "" or NOISE.match(line):
             continue
-        if NOISE.match(line) or line == "":
-            i += 1
-            continue
-        body.append(line)
-        i += 1
+        else:
+            body.append(line)
     zxids = sorted({int(m.group(2), 16) for m in map(ZXID_LINE.match, body) if m})
     rank = {z: f"z{n}" for n, z in enumerate(zxids)}
     out = []
