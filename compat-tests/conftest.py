@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,23 @@ def candidate_kind(config) -> str:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "server_kinds(*kinds): restrict a test to some kinds")
+    # A private base temp dir per run: pytest's shared /tmp/pytest-of-$USER
+    # numbering collides when several runs go on at once on one machine.
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = tempfile.mkdtemp(prefix="ferrokeeper-compat-")
+        config._compat_own_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    own = getattr(config, "_compat_own_basetemp", None)
+    if own and getattr(config, "_compat_all_passed", True):
+        shutil.rmtree(own, ignore_errors=True)
+    elif own:
+        print(f"\ncompat-tests: server data dirs and logs kept in {own}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config._compat_all_passed = exitstatus == 0
 
 
 def pytest_generate_tests(metafunc):
