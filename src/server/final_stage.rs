@@ -248,8 +248,10 @@ impl Actor for FinalStage {
 impl Handler<Apply> for FinalStage {
     type Result = ();
     fn handle(&mut self, Apply { work, from_log }: Apply, _: &mut Context<Self>) {
-        if from_log {
-            self.shared.left_log();
+        if let (true, Work::Request(p)) = (from_log, &work) {
+            if let Some(conn) = &p.conn {
+                conn.left_log();
+            }
         }
         match work {
             Work::Request(p) => self.process(*p),

@@ -1,30 +1,21 @@
-//! Accepts client connections and starts a session actor for each, spreading
-//! the session actors over I/O threads (one per core) so socket work uses
-//! every core while prep and final keep their single-threaded order.
+//! Accepts client connections and starts a session actor for each.
+//!
+//! Session actors share the event-loop thread with prep and final: measured on
+//! 2 cores, spreading them over per-core I/O threads cost more in wake-ups and
+//! context switches (two per read) than it gained (get-heavy 430k → 300k ops/s;
+//! docs/PERFORMANCE.md). Blocking work (fsync, snapshots) has its own threads.
 
 use std::sync::Arc;
 
-use actix::{Addr, Arbiter, ArbiterHandle};
+use actix::Addr;
 use tokio::net::TcpListener;
 
 use crate::server::prep::Prep;
 use crate::server::session::Session;
 use crate::server::Shared;
 
-/// The I/O threads session actors run on.
-pub fn io_threads() -> Vec<ArbiterHandle> {
-    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (0..n).map(|_| Arbiter::new().handle()).collect()
-}
-
 /// Accepts until the process ends; refuses an IP past `maxClientCnxns`.
-pub async fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    prep: Addr<Prep>,
-    threads: Vec<ArbiterHandle>,
-) {
-    let mut next = 0;
+pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, prep: Addr<Prep>) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
@@ -44,15 +35,6 @@ pub async fn accept_loop(
             drop(stream);
             continue;
         }
-        let stream = match stream.into_std() {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!("cannot hand over a connection from {peer}: {e}");
-                shared.connection_closed(peer.ip());
-                continue;
-            }
-        };
-        next = (next + 1) % threads.len();
-        Session::spawn_on(&threads[next], stream, peer, shared.clone(), prep.clone());
+        Session::spawn(stream, peer, shared.clone(), prep.clone());
     }
 }

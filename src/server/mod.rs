@@ -29,7 +29,7 @@ pub mod sync;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::Config;
@@ -45,8 +45,6 @@ pub struct Shared {
     sessions: Mutex<BTreeMap<i64, i32>>,
     /// Set when the txn log could not be written: writes are refused from then on.
     storage_failed: AtomicBool,
-    /// Items prep has handed to the log stage that final has not received yet.
-    in_log: AtomicUsize,
 }
 
 impl Shared {
@@ -57,7 +55,6 @@ impl Shared {
             connections: Mutex::new(HashMap::new()),
             sessions: Mutex::new(sessions),
             storage_failed: AtomicBool::new(false),
-            in_log: AtomicUsize::new(0),
         }
     }
 
@@ -71,22 +68,6 @@ impl Shared {
     pub fn track_session(&self, client_id: i64, body: &crate::txn::TxnBody) {
         let mut map = self.sessions.lock().expect("sessions lock");
         recovery::track_sessions(&mut map, client_id, body);
-    }
-
-    /// Prep hands an item to the log stage.
-    pub fn entered_log(&self) {
-        self.in_log.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// An item left the log stage (reached final, or was dropped by it).
-    pub fn left_log(&self) {
-        self.in_log.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    /// True when everything prep handed to the log stage has reached final, so
-    /// an item without a txn may go to final directly and still keep its place.
-    pub fn log_is_drained(&self) -> bool {
-        self.in_log.load(Ordering::Acquire) == 0
     }
 
     pub fn storage_failed(&self) -> bool {

@@ -142,15 +142,28 @@ impl Prep {
         }
     }
 
+    /// Hands an item on. A request without a txn skips the log stage when its
+    /// connection has nothing in there: it cannot overtake anything of its own,
+    /// and it need not wait for other sessions' fsyncs (it is ordered before
+    /// their still-unapplied writes, which is sequentially consistent).
     fn send(&self, work: Work) {
-        if work.zxid().is_none() && self.shared.log_is_drained() {
-            self.last.do_send(Apply {
-                work,
-                from_log: false,
-            });
-        } else {
-            self.shared.entered_log();
-            self.next.do_send(Log(work));
+        let conn = match &work {
+            Work::Request(p) => p.conn.as_ref(),
+            _ => None,
+        };
+        match conn {
+            Some(conn) if work.zxid().is_none() && conn.log_is_drained() => {
+                self.last.do_send(Apply {
+                    work,
+                    from_log: false,
+                });
+            }
+            _ => {
+                if let Some(conn) = conn {
+                    conn.entered_log();
+                }
+                self.next.do_send(Log(work));
+            }
         }
     }
 

@@ -8,7 +8,7 @@
 //! Bad bytes close only this connection, with a log line naming the reason.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use actix::io::{FramedWrite, WriteHandler};
@@ -39,6 +39,27 @@ static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 pub struct ConnHandle {
     pub id: u64,
     pub addr: Addr<Session>,
+    /// This connection's items inside the log stage: while it is 0, a request
+    /// without a txn may go from prep straight to final and still be answered
+    /// after everything the connection sent before it.
+    pub in_log: Arc<AtomicUsize>,
+}
+
+impl ConnHandle {
+    /// Prep routes one of this connection's items through the log stage.
+    pub fn entered_log(&self) {
+        self.in_log.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The item reached final (or the log stage dropped it).
+    pub fn left_log(&self) {
+        self.in_log.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// No item of this connection is inside the log stage.
+    pub fn log_is_drained(&self) -> bool {
+        self.in_log.load(Ordering::Acquire) == 0
+    }
 }
 
 /// Bytes to send as one frame (a reply or a notification, without the length).
@@ -110,31 +131,13 @@ pub struct Session {
     state: State,
     client_sent_read_only: bool,
     auth: Arc<Vec<Id>>,
+    in_log: Arc<AtomicUsize>,
 }
 
 impl Session {
-    /// Starts the actor for an accepted connection on the I/O thread `thread`.
-    pub fn spawn_on(
-        thread: &ArbiterHandle,
-        stream: std::net::TcpStream,
-        peer: SocketAddr,
-        shared: Arc<Shared>,
-        prep: Addr<Prep>,
-    ) {
+    /// Starts the actor for an accepted connection.
+    pub fn spawn(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, prep: Addr<Prep>) {
         let _ = stream.set_nodelay(true);
-        thread.spawn(async move {
-            // Registered with this thread's reactor; accept ran on another.
-            match TcpStream::from_std(stream) {
-                Ok(stream) => Session::run(stream, peer, shared, prep),
-                Err(e) => {
-                    tracing::warn!("cannot register the connection from {peer}: {e}");
-                    shared.connection_closed(peer.ip());
-                }
-            }
-        });
-    }
-
-    fn run(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, prep: Addr<Prep>) {
         let max = shared.config.max_buffer;
         Session::create(move |ctx| {
             let (read, write) = stream.into_split();
@@ -152,6 +155,7 @@ impl Session {
                 state: State::AwaitingConnect,
                 client_sent_read_only: false,
                 auth,
+                in_log: Arc::new(AtomicUsize::new(0)),
             }
         });
     }
@@ -160,6 +164,7 @@ impl Session {
         ConnHandle {
             id: self.id,
             addr: ctx.address(),
+            in_log: self.in_log.clone(),
         }
     }
 

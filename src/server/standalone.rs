@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::persistence::{DataDirs, TxnLogOptions, TxnLogWriter};
 use crate::server::final_stage::FinalStage;
-use crate::server::listener::{accept_loop, io_threads};
+use crate::server::listener::accept_loop;
 use crate::server::prep::Prep;
 use crate::server::recovery::recover;
 use crate::server::snapshotter::{snapshot_now, Snapshotter};
@@ -57,6 +57,6 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
         Prep::new(pipeline_shared, sync, final_stage, restored)
     });
     tracing::info!("binding to port {local}");
-    actix::spawn(accept_loop(listener, shared, prep, io_threads()));
+    actix::spawn(accept_loop(listener, shared, prep));
     Ok(local)
 }

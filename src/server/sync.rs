@@ -92,8 +92,8 @@ fn log_loop(
             for work in batch {
                 match work {
                     Work::Request(p) if p.txn.is_some() => {
-                        t.shared.left_log();
                         if let Some(conn) = &p.conn {
+                            conn.left_log();
                             conn.addr.do_send(Close("transaction log write failed"));
                         }
                     }
