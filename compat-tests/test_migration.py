@@ -385,14 +385,6 @@ def test_ttl_nodes_zookeeper_to_candidate(migration, request):
     (DataNode.copyStat / EphemeralType), the TTL lives in the stored owner."""
     m = migration
     cand = candidate(request)
-    if cand == "ferrokeeper":
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="ferrokeeper has no TTL nodes (extendedTypesEnabled): a ZooKeeper TTL "
-                "node's stored ephemeralOwner (0xff.. TTL bits) reaches clients instead of 0",
-                strict=False,
-            )
-        )
     config = {"extendedTypesEnabled": "true"}
     src = m.start("zookeeper", **config)
     conn = rawzk.RawConnection.connect(src.address)
@@ -420,3 +412,200 @@ def test_ttl_nodes_zookeeper_to_candidate(migration, request):
     after = read_tree(zk)
     diffs = tree_diff(before, after)
     assert not diffs, f"zookeeper -> {cand}: TTL nodes differ:\n" + "\n".join(diffs)
+
+
+# -- ACLs created while a fuzzy snapshot is written ------------------------------
+#
+# A snapshot lists the ACL map before the nodes; a node created (or setACL'd)
+# with a new ACL list while the nodes are written refers to an ACL id the map
+# lacks. ZooKeeper fixes such ids on load only by replaying the txns after the
+# snapshot, allocating ids in txn order (ReferenceCountedACLCache.convertAcls;
+# createNode does not touch an existing node's ACL), so a snapshot must number
+# its ACL lists the way ZooKeeper's cache would.
+
+BULK = 10_000
+ACL_PARENTS = [f"/acl{p}" for p in range(6)]
+WORLD_READ = (1, "world", "anyone")
+
+
+def pipelined(conn, requests, window: int = 64):
+    """Sends (opcode, body) pairs with up to `window` in flight; yields replies."""
+    pending = 0
+    for op, body in requests:
+        conn.send(op, body)
+        pending += 1
+        if pending >= window:
+            yield conn.recv_reply()
+            pending -= 1
+    while pending:
+        yield conn.recv_reply()
+        pending -= 1
+
+
+def create_body(path: str, data: bytes, acls) -> bytes:
+    return (
+        rawzk.enc_string(path)
+        + rawzk.enc_buffer(data)
+        + rawzk.enc_acls(acls)
+        + rawzk.enc_int(0)
+    )
+
+
+def redact(acl):
+    """getACL shows a digest id as `user:x` (ZooKeeper hides the hash)."""
+    return [(p, s, i.split(":")[0] + ":x" if s == "digest" else i) for p, s, i in acl]
+
+
+def read_acls(address, paths) -> dict:
+    """path -> ACL list (tuples) or an error name."""
+    conn = rawzk.RawConnection.connect(address, timeout=30)
+    out = {}
+    try:
+        reqs = ((rawzk.OP["getACL"], rawzk.enc_string(p)) for p in paths)
+        for p, r in zip(paths, pipelined(conn, reqs)):
+            if r.err != 0:
+                out[p] = r.err_name
+                continue
+            rd = rawzk.Reader(r.body)
+            out[p] = redact([(rd.int(), rd.string(), rd.string()) for _ in range(rd.int())])
+    finally:
+        conn.close_session()
+        conn.close()
+    return out
+
+
+def acl_writer(address, t: int, stop, ops: list) -> None:
+    """Creates nodes with ACL lists of their own under ACL_PARENTS and gives
+    /big nodes new ones; records [path, acl, err (None: no reply), kind] per op."""
+    try:
+        conn = rawzk.RawConnection.connect(address, timeout=10)
+    except OSError:
+        return
+    inflight = []
+    n = 0
+    try:
+        while not stop.is_set() or inflight:
+            while not stop.is_set() and len(inflight) < 16:
+                acl = [(0x1F, "digest", f"t{t}n{n}:x{t}y{n}"), WORLD_READ]
+                if n % 4 == 3 and n * 8 + t < BULK:
+                    path = f"/big/b{n * 8 + t}"
+                    body = rawzk.enc_string(path) + rawzk.enc_acls(acl) + rawzk.enc_int(-1)
+                    op, kind = rawzk.OP["setACL"], "setACL"
+                else:
+                    path = f"{ACL_PARENTS[(n + t) % len(ACL_PARENTS)]}/t{t}-{n}"
+                    op, kind = rawzk.OP["create"], "create"
+                    body = create_body(path, b"", acl)
+                conn.send(op, body)
+                inflight.append([path, acl, None, kind])
+                n += 1
+            if not inflight:
+                break
+            r = conn.recv_reply()
+            rec = inflight.pop(0)
+            rec[2] = r.err
+            ops.append(rec)
+    except (OSError, rawzk.ProtocolError):
+        pass
+    ops.extend(inflight)  # unknown outcome
+    conn.close()
+
+
+@pytest.mark.timeout(180)
+def test_acls_created_during_snapshots_candidate_to_zookeeper(migration, request, tmp_path):
+    import shutil
+    import subprocess
+    import threading
+
+    m = migration
+    cand = candidate(request)
+    t0 = time.monotonic()
+    src = m.start(cand)
+    conn = rawzk.RawConnection.connect(src.address, timeout=30)
+    try:
+        setup = [(rawzk.OP["create"], create_body(p, b"", rawzk.OPEN_ACL_UNSAFE)) for p in ["/big", *ACL_PARENTS]]
+        setup += [
+            (rawzk.OP["create"], create_body(f"/big/b{i}", b"bulk", rawzk.OPEN_ACL_UNSAFE))
+            for i in range(BULK)
+        ]
+        errs = [r.err_name for r in pipelined(conn, setup) if r.err != 0]
+        assert not errs, errs[:5]
+    finally:
+        conn.close_session()
+        conn.close()
+    src.stop()
+    # the same server with frequent snapshots, under load
+    print(f"bulk load {time.monotonic() - t0:.1f}s")
+    t0 = time.monotonic()
+    src = m.start(cand, snapCount="100")
+    stop = threading.Event()
+    ops_by_thread = [[] for _ in range(8)]
+    threads = [
+        threading.Thread(target=acl_writer, args=(src.address, t, stop, ops_by_thread[t]), daemon=True)
+        for t in range(8)
+    ]
+    for th in threads:
+        th.start()
+    time.sleep(1.5)
+    src.kill()
+    stop.set()
+    for th in threads:
+        th.join(timeout=30)
+    ops = [op for ops in ops_by_thread for op in ops]
+    v2 = m.data_dir / "version-2"
+    snaps = sorted(p.name for p in v2.iterdir() if p.name.startswith("snapshot."))
+    acked = sum(o[2] == 0 for o in ops)
+    failed = [o for o in ops if o[2] not in (0, None)]
+    print(f"{len(ops)} ACL writes ({acked} acknowledged), {len(snaps)} snapshots; load {time.monotonic() - t0:.1f}s")
+    assert not failed, f"writes failed: {failed[:5]}"
+
+    # the newest state of each touched path (a /big node may be setACL'd twice)
+    expected = {}
+    for path, acl, err, kind in ops:
+        expected.setdefault(path, []).append((redact(acl), err == 0, kind))
+
+    leftovers = [p.name for p in v2.iterdir() if p.name.endswith(".tmp")]
+    if leftovers:
+        print(f"left behind by the kill: {leftovers}")
+
+    def check(kind: str, label: str) -> list[str]:
+        t0 = time.monotonic()
+        copy = tmp_path / f"data-{label}"
+        # sparse: every log is preallocated to 64 MB of holes
+        subprocess.run(["cp", "-a", "--sparse=always", str(m.data_dir), str(copy)], check=True)
+        srv = harness.server_on_data_dir(kind, tmp_path / f"srv-{label}", copy)
+        m.servers.append(srv)
+        try:
+            srv.start()
+            got = read_acls(srv.address, sorted(expected))
+            read_from = snapshot_read(srv)
+            reads = re.findall(r".*(?:Reading snapshot|problem reading|Invalid snapshot).*", srv.log_path.read_text())
+            print("\n".join(f"  {kind}: {line.strip()[:200]}" for line in reads))
+        finally:
+            srv.stop()
+            shutil.rmtree(copy, ignore_errors=True)
+        bad = []
+        for path, writes in expected.items():
+            g = got[path]
+            # acceptable: the last acknowledged write or any later unacknowledged one
+            last_acked = max((i for i, w in enumerate(writes) if w[1]), default=-1)
+            ok = [w[0] for w in writes[max(last_acked, 0) :]]
+            if last_acked < 0:
+                ok.append("NONODE" if writes[0][2] == "create" else rawzk.OPEN_ACL_UNSAFE)
+            if g not in ok:
+                bad.append(f"{path}: {g} (expected {ok[0]})")
+        print(
+            f"{label} {kind} (from {read_from}): {len(bad)} wrong ACLs of {len(expected)} "
+            f"in {time.monotonic() - t0:.1f}s"
+        )
+        return bad
+
+    bad_cand = check(cand, "candidate")
+    bad_zk = check("zookeeper", "zookeeper")
+    assert not bad_cand, f"{cand} after kill -9: wrong ACLs:\n" + "\n".join(bad_cand[:20])
+    msg = f"ZooKeeper on {cand}'s data dir: {len(bad_zk)} wrong ACLs:\n" + "\n".join(bad_zk[:20])
+    if bad_zk and cand == "ferrokeeper":
+        # Known: ferrokeeper numbers ACL lists first used during a snapshot in
+        # tree order; ZooKeeper re-allocates ids in txn order on replay and so
+        # hands such nodes another node's ACL.
+        pytest.xfail(msg)
+    assert not bad_zk, msg
