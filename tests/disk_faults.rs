@@ -77,8 +77,14 @@ fn logs(server: &TestServer) -> Vec<(i64, PathBuf)> {
     list_files(&server.log_version_dir(), "log").unwrap()
 }
 
+/// Complete snapshot files: one being written when the server was killed
+/// stays behind as `snapshot.<zxid>.tmp`, which is no snapshot.
 fn snapshots(server: &TestServer) -> Vec<(i64, PathBuf)> {
-    list_files(&server.snap_version_dir(), "snapshot").unwrap()
+    list_files(&server.snap_version_dir(), "snapshot")
+        .unwrap()
+        .into_iter()
+        .filter(|(_, p)| !file_name(p).ends_with(".tmp"))
+        .collect()
 }
 
 fn file_name(p: &Path) -> String {
@@ -376,6 +382,53 @@ fn damaged_newest_snapshot_falls_back_to_an_older_one() {
     damaged_snapshot_case(SnapDamage::FlipByte);
 }
 
+// -- autopurge ------------------------------------------------------------------
+
+/// `autopurge.snapRetainCount=3` with a purge at start-up
+/// (`autopurge.purgeInterval=1`): old snapshots and logs go, but everything
+/// recovery needs stays, so a crash right after loses nothing.
+#[test]
+fn autopurge_keeps_what_recovery_needs() {
+    const N: usize = 300;
+    let mut server = server_with_nodes(
+        N,
+        "snapCount=20\nautopurge.snapRetainCount=3\nautopurge.purgeInterval=1",
+    );
+    let complete = |s: &TestServer| -> Vec<String> {
+        snapshots(s).iter().map(|(_, p)| file_name(p)).collect()
+    };
+    let (logs_before, snaps_before) = (logs(&server).len(), complete(&server).len());
+    assert!(
+        snaps_before > 5,
+        "snapCount=20 should snapshot: {snaps_before}"
+    );
+    server.restart();
+    if target_is_zookeeper() {
+        // ZooKeeperServerMain (unlike QuorumPeerMain) starts no purge task.
+        eprintln!("ZooKeeperServerMain does not autopurge; skipped");
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while complete(&server).len() > 3 {
+        assert!(
+            Instant::now() < deadline,
+            "autopurge left {:?} (retain 3):\n{}",
+            complete(&server),
+            server.run_log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (logs_after, snaps_after) = (logs(&server).len(), complete(&server).len());
+    eprintln!(
+        "autopurge: {snaps_before} -> {snaps_after} snapshots, {logs_before} -> {logs_after} logs"
+    );
+    assert!(logs_after < logs_before, "no log purged");
+    assert_nodes(&server, 0..N, &[]);
+    server.kill9();
+    server.restart();
+    assert_nodes(&server, 0..N, &[]);
+}
+
 // -- (b) a flipped byte before the tail ---------------------------------------
 
 #[test]
@@ -652,4 +705,111 @@ fn full_disk_refuses_writes_and_keeps_serving_reads() {
         "all {} acknowledged writes present after restart on a copy",
         acked.len()
     );
+}
+
+/// Only the snapshot disk is full (dataDir on a 1 MB tmpfs, the log in its own
+/// dataLogDir with room): the log still holds every write, so writes go on and
+/// are acknowledged, failed snapshots leave no partial file behind, the log
+/// names the problem, and a restart (on a copy with room) has everything.
+#[test]
+fn full_snapshot_disk_keeps_accepting_logged_writes() {
+    let tmpfs = match Tmpfs::mount("1m") {
+        Ok(t) => t,
+        Err(why) => {
+            eprintln!("SKIPPED full snapshot disk test: {why} (needs root / CAP_SYS_ADMIN)");
+            return;
+        }
+    };
+    let log_dir = tempfile::tempdir().unwrap();
+    let data_dir = tmpfs.dir.join("data");
+    let mut server = TestServer::start_with(
+        500,
+        &format!(
+            "dataDir={}\ndataLogDir={}\nsnapCount=20",
+            data_dir.display(),
+            log_dir.path().display()
+        ),
+    );
+    let mut c = Client::new(&server);
+    c.create("/snapfull", b"");
+    let blob = vec![0x33u8; 2000];
+    let mut refused = Vec::new();
+    for i in 0..1500 {
+        match c.try_create(&format!("/snapfull/n{i}"), &blob) {
+            Some(0) => {}
+            other => {
+                refused.push((i, other));
+                break;
+            }
+        }
+    }
+    let run_log = server.run_log();
+    if target_is_zookeeper() {
+        eprintln!(
+            "ZooKeeper with a full snapshot disk: alive {}, refused {refused:?}",
+            server.alive()
+        );
+        return;
+    }
+    assert!(
+        server.alive(),
+        "server died when snapshots failed:\n{run_log}"
+    );
+    assert!(
+        refused.is_empty(),
+        "writes refused although the log disk has room: {refused:?}\n{run_log}"
+    );
+    let line = run_log
+        .lines()
+        .find(|l| l.to_lowercase().contains("snapshot") && l.contains("No space left"));
+    assert!(
+        line.is_some(),
+        "no log line about the failed snapshot:\n{run_log}"
+    );
+    eprintln!("logged: {}", line.unwrap().trim());
+    // A snapshot may still be in progress: give it time to finish or fail.
+    let partial = || -> Vec<String> {
+        std::fs::read_dir(data_dir.join("version-2"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !partial().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        partial().is_empty(),
+        "partial snapshots left: {:?}\n{}",
+        partial(),
+        server.run_log()
+    );
+    server.kill9();
+    let copy = tempfile::tempdir().unwrap();
+    let st = Command::new("cp")
+        .args(["-a", "--sparse=always"])
+        .arg(&data_dir)
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    drop(server);
+    drop(tmpfs);
+    let server = TestServer::start_with(
+        500,
+        &format!(
+            "dataDir={}\ndataLogDir={}",
+            copy.path().join("data").display(),
+            log_dir.path().display()
+        ),
+    );
+    let mut c = Client::new(&server);
+    for i in 0..1500 {
+        assert_eq!(
+            c.get(&format!("/snapfull/n{i}")).as_deref(),
+            Some(&blob[..]),
+            "/snapfull/n{i} lost"
+        );
+    }
 }
