@@ -3,65 +3,16 @@
 //! and a small watch fan-out; each must complete requests with no errors.
 //! Not a performance test: nothing here asserts a rate or a latency.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
+
+use common::TestServer;
 
 use ferrokeeper::bench::fanout::{self, FanoutConfig};
 use ferrokeeper::bench::load::{self, LoadConfig};
 
-/// A ferrokeeper process, killed on drop.
-struct Server {
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let cfg = dir.path().join("zoo.cfg");
-        std::fs::write(
-            &cfg,
-            format!(
-                "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ferrokeeper"))
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "ferrokeeper did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Server {
-            addr,
-            _dir: dir,
-            child,
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn config(server: &Server, mix: &str) -> LoadConfig {
+fn config(server: &TestServer, mix: &str) -> LoadConfig {
     LoadConfig {
         server: server.addr.to_string(),
         label: "ferrokeeper".into(),
@@ -79,7 +30,7 @@ fn config(server: &Server, mix: &str) -> LoadConfig {
 }
 
 fn run_load(mix: &str) {
-    let server = Server::start();
+    let server = TestServer::start(2000, "maxClientCnxns=0");
     let cfg = config(&server, mix);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -113,7 +64,7 @@ fn load_with_sequential_creates_and_deletes() {
 
 #[test]
 fn watch_fanout_notifies_every_watcher() {
-    let server = Server::start();
+    let server = TestServer::start(2000, "maxClientCnxns=0");
     let cfg = FanoutConfig {
         server: server.addr.to_string(),
         label: "ferrokeeper".into(),

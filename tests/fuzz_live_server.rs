@@ -10,7 +10,10 @@
 //! batch is replayed one case at a time against a fresh server and the exact bytes
 //! of the culprit are reported.
 
+mod common;
+
 use bytes::BytesMut;
+use common::TestServer;
 use ferrokeeper::proto::auth::AuthPacket;
 use ferrokeeper::proto::connect::ConnectRequest;
 use ferrokeeper::proto::data::Acl;
@@ -22,9 +25,7 @@ use ferrokeeper::proto::requests::*;
 use ferrokeeper::proto::watches::{SetWatches, SetWatches2};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,67 +34,10 @@ use tokio::net::TcpStream;
 const BATCH: usize = 64;
 const BUDGET: Duration = Duration::from_secs(20);
 
-struct Server {
-    addr: SocketAddr,
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let cfg: PathBuf = dir.path().join("zoo.cfg");
-        std::fs::write(
-            &cfg,
-            format!(
-                "tickTime=2000\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n",
-                dir.path().join("data").display()
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_ferrokeeper"))
-            .arg(&cfg)
-            .env("RUST_LOG", "warn")
-            .env("RUST_BACKTRACE", "1")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn ferrokeeper");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let mut server = Server { addr, dir, child };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(
-                server.alive(),
-                "server exited at startup:\n{}",
-                server.log_tail()
-            );
-            assert!(Instant::now() < deadline, "server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        server
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    fn log_tail(&self) -> String {
-        let log = std::fs::read(self.dir.path().join("server.log")).unwrap_or_default();
-        String::from_utf8_lossy(&log[log.len().saturating_sub(4000)..]).into_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The last few KB of the server's log, for failure messages.
+fn log_tail(server: &TestServer) -> String {
+    let log = server.log();
+    log[log.floor_char_boundary(log.len().saturating_sub(4000))..].to_owned()
 }
 
 /// One fuzz case: bytes written on a fresh connection, in chunks, then either a
@@ -528,7 +472,7 @@ async fn play_batch(addr: SocketAddr, cases: &[Arc<Case>]) -> usize {
 
 /// After a crash: replay the batch one case at a time on a fresh server to find the culprit.
 async fn find_culprit(cases: &[Arc<Case>]) -> String {
-    let mut server = Server::start();
+    let mut server = TestServer::start(2000, "maxClientCnxns=0");
     for (i, case) in cases.iter().enumerate() {
         play(server.addr, case.clone()).await;
         tokio::time::sleep(Duration::from_millis(30)).await;
@@ -538,7 +482,7 @@ async fn find_culprit(cases: &[Arc<Case>]) -> String {
                 case.kind,
                 case.shutdown,
                 case.hex(),
-                server.log_tail()
+                log_tail(&server)
             );
         }
     }
@@ -713,7 +657,7 @@ async fn server_survives_random_and_mutated_frames() {
         .unwrap_or(3000);
     eprintln!("fuzz_live_server: FUZZ_SEED={seed} FUZZ_CASES={total}");
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut server = Server::start();
+    let mut server = TestServer::start(2000, "maxClientCnxns=0");
     let started = Instant::now();
     let mut played = 0;
     let mut answered = 0;
@@ -723,7 +667,7 @@ async fn server_survives_random_and_mutated_frames() {
         played += batch.len();
         tokio::time::sleep(Duration::from_millis(5)).await;
         if !server.alive() {
-            let log = server.log_tail();
+            let log = log_tail(&server);
             let culprit = find_culprit(&batch).await;
             panic!(
                 "server died during batch ending at case {played} (FUZZ_SEED={seed}).\n{culprit}\n\noriginal server log tail:\n{log}"
@@ -751,17 +695,17 @@ async fn server_survives_random_and_mutated_frames() {
     assert!(
         server.alive(),
         "server died after fuzzing:\n{}",
-        server.log_tail()
+        log_tail(&server)
     );
     match result {
         Ok(Ok(())) => {}
         Ok(Err(e)) => panic!(
             "well-behaved client failed after fuzzing: {e}\n{}",
-            server.log_tail()
+            log_tail(&server)
         ),
         Err(_) => panic!(
             "well-behaved client timed out after fuzzing\n{}",
-            server.log_tail()
+            log_tail(&server)
         ),
     }
 }
