@@ -98,3 +98,15 @@ clean-venv:
 .PHONY: bench-compare
 bench-compare:
 	bench/compare.sh
+
+# scale, memory, recovery and durable-write figures, both servers (issue 3
+# part 3): RSS with 1M znodes, restart time after SIGTERM / kill -9, RSS per
+# idle session (10,000), set-heavy with forceSync=yes vs no. About 10 minutes.
+# Settings via environment, see bench/scale.sh (NODES, IDLE_SESSIONS, PHASES, ...).
+.PHONY: bench-scale bench-all
+bench-scale:
+	bench/scale.sh
+
+# both: the side-by-side workloads, then the scale figures
+bench-all: bench-compare
+	SKIP_BUILD=1 bench/scale.sh

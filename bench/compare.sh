@@ -5,6 +5,8 @@
 # alternation (A B A B ...) for $ROUNDS rounds, and prints per workload the
 # median of each figure and the ratio ferrokeeper/ZooKeeper
 # (bench/summarize.py). Both servers are killed on exit, whatever happens.
+# The scale figures (1M znodes, recovery, idle sessions, forceSync) are in
+# bench/scale.sh (`make bench-scale`; `make bench-all` runs both).
 #
 # Environment (defaults in brackets):
 #   ROUNDS [3]            rounds of A B per workload

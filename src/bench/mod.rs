@@ -9,11 +9,13 @@
 //! - [`load`]: the timed load run (warm-up, measured window, progress line).
 //! - [`fanout`]: the watch fan-out run.
 //! - [`report`]: tables and JSON.
+//! - [`scale`]: populate N znodes, start-up/recovery probe, idle sessions.
 
 pub mod admin;
 pub mod client;
 pub mod fanout;
 pub mod load;
 pub mod report;
+pub mod scale;
 pub mod stats;
 pub mod workload;

@@ -3,7 +3,12 @@
 //! `--mode load` (default) drives `--sessions` sessions with `--inflight`
 //! pipelined requests each, ops drawn from `--mix`, and reports throughput and
 //! latency percentiles; `--mode watch-fanout` times how long one change takes
-//! to notify `--watchers` watching sessions. Tables go to stdout, progress to
+//! to notify `--watchers` watching sessions; `--mode populate` creates
+//! `--nodes` znodes under `--parents` parents of `--root`; `--mode probe`
+//! retries until a getData of `--path` succeeds and reports the time since
+//! `--since-ns` (the server's launch); `--mode idle-sessions` holds
+//! `--sessions` idle sessions for `--duration`, printing `READY n` once all
+//! are connected. Tables go to stdout, progress to
 //! stderr, JSON to `--json FILE`. Exit status: 0 ok, 1 a session failed, 3 the
 //! server answered some requests with errors.
 
@@ -15,6 +20,7 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use ferrokeeper::bench::fanout::{self, FanoutConfig};
 use ferrokeeper::bench::load::{self, LoadConfig};
+use ferrokeeper::bench::scale::{self, PopulateConfig};
 use ferrokeeper::bench::workload::Mix;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -23,6 +29,12 @@ enum Mode {
     Load,
     /// Time until every watcher of one node is notified of a change.
     WatchFanout,
+    /// Create `--nodes` znodes of `--value-size` bytes (scale runs).
+    Populate,
+    /// Time until a session is served and getData(`--path`) succeeds.
+    Probe,
+    /// Hold `--sessions` idle sessions (with pings) for `--duration`.
+    IdleSessions,
 }
 
 /// Load generator for ZooKeeper-compatible servers.
@@ -76,6 +88,27 @@ struct Args {
     /// Client runtime threads (keep low: the client shares the machine).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Znodes to create (populate mode).
+    #[arg(long, default_value_t = 1_000_000)]
+    nodes: u64,
+    /// Parent nodes the znodes are spread over (populate mode).
+    #[arg(long, default_value_t = 10)]
+    parents: usize,
+    /// Root of the populated tree (populate mode).
+    #[arg(long, default_value = "/fkscale")]
+    root: String,
+    /// Path whose getData the probe waits for (probe mode).
+    #[arg(long, default_value = "/")]
+    path: String,
+    /// Wall-clock start (ns since the epoch) the probe measures from; now if 0.
+    #[arg(long, default_value_t = 0)]
+    since_ns: u128,
+    /// Give up after this many seconds (probe mode).
+    #[arg(long, default_value = "600", value_parser = parse_secs)]
+    deadline: Duration,
+    /// Concurrent connects (idle-sessions mode).
+    #[arg(long, default_value_t = 64)]
+    connect_concurrency: usize,
     /// No progress lines.
     #[arg(long)]
     quiet: bool,
@@ -157,6 +190,82 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
                 report.table(),
                 serde_json::to_string_pretty(&report)?,
                 !report.failures.is_empty(),
+                0,
+            )
+        }
+        Mode::Populate => {
+            let cfg = PopulateConfig {
+                server: args.server.clone(),
+                root: args.root.clone(),
+                nodes: args.nodes,
+                parents: args.parents,
+                sessions: args.sessions,
+                inflight: args.inflight,
+                value_size: args.value_size,
+                session_timeout_ms: args.session_timeout_ms,
+                progress: !args.quiet,
+            };
+            let report = rt
+                .block_on(scale::populate(&cfg))
+                .with_context(|| format!("populate {}", args.server))?;
+            (
+                format!(
+                    "populated {} nodes of {} B under {} parents in {:.1} s ({:.0} creates/s); last {}\n",
+                    report.nodes,
+                    report.value_size,
+                    report.parents,
+                    report.seconds,
+                    report.creates_per_sec,
+                    report.last_path
+                ),
+                serde_json::to_string_pretty(&report)?,
+                false,
+                0,
+            )
+        }
+        Mode::Probe => {
+            let since = if args.since_ns == 0 {
+                std::time::SystemTime::now()
+            } else {
+                scale::epoch_ns(args.since_ns)
+            };
+            let report = rt
+                .block_on(scale::probe(
+                    &args.server,
+                    &args.path,
+                    since,
+                    Duration::from_millis(20),
+                    args.deadline,
+                ))
+                .with_context(|| format!("probe {}", args.server))?;
+            (
+                format!(
+                    "getData {} served {:.0} ms after start (first session {:.0} ms, {} attempts)\n",
+                    report.path, report.ready_ms, report.first_session_ms, report.attempts
+                ),
+                serde_json::to_string_pretty(&report)?,
+                false,
+                0,
+            )
+        }
+        Mode::IdleSessions => {
+            let report = rt
+                .block_on(scale::idle_sessions(
+                    &args.server,
+                    args.sessions,
+                    args.connect_concurrency,
+                    args.session_timeout_ms,
+                    args.duration,
+                    !args.quiet,
+                ))
+                .with_context(|| format!("idle sessions against {}", args.server))?;
+            (
+                format!(
+                    "{} idle sessions connected in {:.1} s, held {:.1} s, {} lost\n",
+                    report.sessions, report.connect_seconds, report.held_seconds, report.lost
+                ),
+                serde_json::to_string_pretty(&report)?,
+                report.lost > 0,
                 0,
             )
         }

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Summarize a bench/scale.sh run directory (results.jsonl) as markdown tables:
+memory with N znodes, recovery time, memory per idle session, durable write
+throughput (forceSync=yes vs no), with ratios ferrokeeper/ZooKeeper and the
+issue-3/issue-4 targets."""
+
+import json
+import os
+import re
+import statistics
+import sys
+
+
+def mib(kb):
+    return f"{kb / 1024:,.0f} MiB"
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}x" if b else "-"
+
+
+def verdict(ok):
+    return "met" if ok else "MISSED"
+
+
+def median(xs):
+    return statistics.median(xs) if xs else 0
+
+
+def main(out):
+    rows = [json.loads(l) for l in open(os.path.join(out, "results.jsonl")) if l.strip()]
+    by = lambda phase, server: [r for r in rows if r["phase"] == phase and r["server"] == server]
+    print(open(os.path.join(out, "machine.txt")).read().rstrip().replace("\n", "  \n"))
+    print()
+
+    zk, fk = by("loaded", "zookeeper"), by("loaded", "ferrokeeper")
+    if zk and fk:
+        zk, fk = zk[-1], fk[-1]
+        ez, ef = by("empty", "zookeeper"), by("empty", "ferrokeeper")
+        n = fk["nodes"]
+        print(f"### Memory with {n:,} znodes\n")
+        print("| figure | ZooKeeper | ferrokeeper | fk/ZK | target |")
+        print("|---|---:|---:|---:|---|")
+        r = fk["rss_kb"] / zk["rss_kb"]
+        print(f"| RSS after load + settle | {mib(zk['rss_kb'])} | {mib(fk['rss_kb'])} | {r:.2f}x | <= 0.33x {verdict(r <= 1 / 3)} |")
+        if ez and ef:
+            print(f"| RSS empty (before load) | {mib(ez[-1]['rss_kb'])} | {mib(ef[-1]['rss_kb'])} | {ratio(ef[-1]['rss_kb'], ez[-1]['rss_kb'])} | |")
+            dz = (zk["rss_kb"] - ez[-1]["rss_kb"]) * 1024 / n
+            df = (fk["rss_kb"] - ef[-1]["rss_kb"]) * 1024 / n
+            print(f"| RSS growth per znode | {dz:,.0f} B | {df:,.0f} B | {ratio(df, dz)} | |")
+        if zk.get("heap_used_kb"):
+            print(f"| ZooKeeper heap used (jcmd GC.heap_info) | {mib(zk['heap_used_kb'])} | | | |")
+        rec = lambda s, sig: [r for r in by("recovery", s) if r["signal"] == sig]
+        for sig in ("TERM", "KILL"):
+            rz, rf = rec("zookeeper", sig), rec("ferrokeeper", sig)
+            if rz and rf:
+                a = median([r["rss_kb_after"] for r in rz])
+                b = median([r["rss_kb_after"] for r in rf])
+                print(f"| RSS after restart (SIG{sig}) + settle | {mib(a)} | {mib(b)} | {ratio(b, a)} | |")
+        print(f"| populate time ({n:,} creates, same client) | {zk['populate_s']:.1f} s | {fk['populate_s']:.1f} s | {ratio(fk['populate_s'], zk['populate_s'])} | |")
+        print(f"| server threads | {zk['threads']} | {fk['threads']} | | |")
+        print()
+
+        print(f"### Start-up / recovery with {n:,} znodes (launch until getData of the last node succeeds)\n")
+        print("| stop | figure | ZooKeeper | ferrokeeper | fk/ZK | target |")
+        print("|---|---|---:|---:|---:|---|")
+        for sig in ("TERM", "KILL"):
+            rz, rf = rec("zookeeper", sig), rec("ferrokeeper", sig)
+            if not (rz and rf):
+                continue
+            a = median([r["ready_ms"] for r in rz])
+            b = median([r["ready_ms"] for r in rf])
+            print(f"| SIG{sig} | ready, ms | {a:,.0f} | {b:,.0f} | {b / a:.2f}x | <= 0.33x {verdict(b / a <= 1 / 3)} |")
+            a1 = median([r["first_session_ms"] for r in rz])
+            b1 = median([r["first_session_ms"] for r in rf])
+            print(f"| | first session served, ms | {a1:,.0f} | {b1:,.0f} | {ratio(b1, a1)} | |")
+            ca = median([r["cpu_s_at_ready"] for r in rz])
+            cb = median([r["cpu_s_at_ready"] for r in rf])
+            print(f"| | server CPU until ready, s | {ca:.2f} | {cb:.2f} | {ratio(cb, ca)} | |")
+            sa = median([r["stop_ms"] for r in rz])
+            sb = median([r["stop_ms"] for r in rf])
+            print(f"| | time to stop, ms | {sa:,.0f} | {sb:,.0f} | | |")
+            da = rz[-1]["data_mb"]
+            db = rf[-1]["data_mb"]
+            print(f"| | data dir, MB | {da:,} | {db:,} | | |")
+        print()
+
+    iz, iff = by("idle", "zookeeper"), by("idle", "ferrokeeper")
+    if iz and iff:
+        iz, iff = iz[-1], iff[-1]
+        n = iff["sessions"]
+        print(f"### {n:,} idle sessions\n")
+        print("| figure | ZooKeeper | ferrokeeper | fk/ZK |")
+        print("|---|---:|---:|---:|")
+        print(f"| RSS before | {mib(iz['rss_kb_before'])} | {mib(iff['rss_kb_before'])} | |")
+        print(f"| RSS with the sessions | {mib(iz['rss_kb_after'])} | {mib(iff['rss_kb_after'])} | {ratio(iff['rss_kb_after'], iz['rss_kb_after'])} |")
+        pz = (iz["rss_kb_after"] - iz["rss_kb_before"]) * 1024 / n
+        pf = (iff["rss_kb_after"] - iff["rss_kb_before"]) * 1024 / n
+        print(f"| RSS per session | {pz:,.0f} B | {pf:,.0f} B | {ratio(pf, pz)} |")
+        if iz.get("heap_used_kb_after"):
+            hz = (iz["heap_used_kb_after"] - iz["heap_used_kb_before"]) * 1024 / n
+            print(f"| ZooKeeper heap used per session | {hz:,.0f} B | | |")
+        print(f"| open fds | {iz['fds']:,} | {iff['fds']:,} | |")
+        print()
+
+    fs = [r for r in rows if r["phase"] == "fsync"]
+    if fs:
+        def fig(server, force):
+            runs = [json.load(open(r["json"])) for r in fs if r["server"] == server and r["force_sync"] == force and os.path.exists(r["json"])]
+            if not runs:
+                return None
+            t = [r["total"] for r in runs]
+            return {
+                "ops": median([x["ops_per_sec"] for x in t]),
+                "p50": median([x["latency_us"]["p50"] for x in t]),
+                "p99": median([x["latency_us"]["p99"] for x in t]),
+                "p999": median([x["latency_us"]["p999"] for x in t]),
+                "rounds": [x["ops_per_sec"] for x in t],
+                "cpu": median([r["cpu_s"] for r in fs if r["server"] == server and r["force_sync"] == force]),
+            }
+
+        print("### Durable writes: set-heavy, forceSync=yes vs no\n")
+        print("| server | forceSync | ops/s (median) | rounds | p50 µs | p99 µs | p99.9 µs | server CPU s/run | yes/no | target |")
+        print("|---|---|---:|---|---:|---:|---:|---:|---:|---|")
+        for server in ("zookeeper", "ferrokeeper"):
+            y, n = fig(server, "yes"), fig(server, "no")
+            for force, f in (("yes", y), ("no", n)):
+                if not f:
+                    continue
+                rr = ", ".join(f"{x / 1000:.1f}k" for x in f["rounds"])
+                yn = tgt = ""
+                if force == "yes" and n:
+                    r = f["ops"] / n["ops"]
+                    yn = f"{r:.2f}x"
+                    if server == "ferrokeeper":
+                        tgt = f">= 0.7x {verdict(r >= 0.7)}"
+                print(f"| {server} | {force} | {f['ops']:,.0f} | {rr} | {f['p50']:,.0f} | {f['p99']:,.0f} | {f['p999']:,.0f} | {f['cpu']:.2f} | {yn} | {tgt} |")
+        y, zy = fig("ferrokeeper", "yes"), fig("zookeeper", "yes")
+        if y and zy:
+            print(f"\nferrokeeper/ZooKeeper with forceSync=yes: {y['ops'] / zy['ops']:.2f}x ops/s, p99 {ratio(y['p99'], zy['p99'])}.")
+        for force in ("yes", "no"):
+            p = os.path.join(out, f"fsync.ferrokeeper.{force}.strace")
+            j = p + ".json"
+            if os.path.exists(p) and os.path.exists(j):
+                ops = json.load(open(j))["total"]["ops"]
+                calls = {}
+                for line in open(p):
+                    m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$", line)
+                    if m and m.group(2) != "total":
+                        calls[m.group(2)] = int(m.group(1))
+                desc = ", ".join(f"{k} {v / max(ops, 1):.3f}" for k, v in sorted(calls.items()))
+                print(f"\nferrokeeper forceSync={force} under strace -c ({ops:,} sets in 3 s): calls per set: {desc}.")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else ".")
