@@ -19,6 +19,7 @@
 #   BENCH_THREADS [1]     client runtime threads
 #   ZK_JAVA_OPTS []       extra JVM options (default heap when empty)
 #   SKIP_BUILD [0]        1: use the existing target/release binaries
+#   FK_REV []             what to call the ferrokeeper build (default: git HEAD)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -176,7 +177,7 @@ run_one() { # workload name port pid round
     echo "host: $(uname -srm), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
     echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
     echo "zookeeper: Debian $ZK_VERSION, $(java -version 2>&1 | head -1)"
-    echo "ferrokeeper: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty)')"
+    echo "ferrokeeper: ${FK_REV:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty tree)')}"
     echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SESSIONS=$SESSIONS INFLIGHT=$INFLIGHT VALUE_SIZE=$VALUE_SIZE KEYS=$KEYS FANOUT_WATCHERS=$FANOUT_WATCHERS FANOUT_REPEATS=$FANOUT_REPEATS BENCH_THREADS=$BENCH_THREADS"
     echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"

@@ -21,7 +21,7 @@
 #   REC_REPEATS [1] IDLE_SESSIONS [10000] FSYNC_ROUNDS [3] DURATION [6]
 #   WARMUP [2] SESSIONS [16] INFLIGHT [8] KEYS [1000] SNAPCOUNT [] (zoo.cfg
 #   snapCount for the load phase; server default when empty) ZK_JAVA_OPTS []
-#   SKIP_BUILD [0] OUT [target/bench-scale/<timestamp>] MIN_FREE_GB [15]
+#   SKIP_BUILD [0] FK_REV [git HEAD] OUT [target/bench-scale/<timestamp>] MIN_FREE_GB [15]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -153,7 +153,7 @@ probe() { # port path since_ns -> prints ready_ms
     echo "host: $(uname -srm), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
     echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
     echo "zookeeper: Debian $ZK_VERSION, $(java -version 2>&1 | head -1)"
-    echo "ferrokeeper: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "ferrokeeper: ${FK_REV:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty tree)')}"
     echo "settings: PHASES=\"$PHASES\" NODES=$NODES PARENTS=$PARENTS VALUE_SIZE=$VALUE_SIZE POP_SESSIONS=$POP_SESSIONS POP_INFLIGHT=$POP_INFLIGHT SETTLE=$SETTLE REC_REPEATS=$REC_REPEATS IDLE_SESSIONS=$IDLE_SESSIONS FSYNC_ROUNDS=$FSYNC_ROUNDS DURATION=$DURATION SESSIONS=$SESSIONS INFLIGHT=$INFLIGHT SNAPCOUNT=${SNAPCOUNT:-default}"
     echo "ulimit -n: $(ulimit -n)"
     echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
