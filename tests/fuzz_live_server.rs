@@ -32,6 +32,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const BATCH: usize = 64;
+/// The well-behaved clients authenticate as super (`superDigest` in zoo.cfg).
+const SUPER_AUTH: &str = "super:survivor";
 const BUDGET: Duration = Duration::from_secs(20);
 
 /// The last few KB of the server's log, for failure messages.
@@ -495,6 +497,7 @@ async fn zookeeper_client_works(addr: SocketAddr) -> Result<(), String> {
     use zookeeper_client as zk;
     let client = zk::Client::connector()
         .with_session_timeout(Duration::from_secs(6))
+        .with_auth("digest", SUPER_AUTH.as_bytes())
         .connect(&addr.to_string())
         .await
         .map_err(|e| format!("connect: {e}"))?;
@@ -558,6 +561,29 @@ async fn codec_client_works(addr: SocketAddr) -> Result<(), String> {
     let (_, welcome) = ConnectResponse::decode(&frame).map_err(|e| format!("{e:?}"))?;
     if welcome.session_id == 0 || welcome.time_out <= 0 {
         return Err(format!("session refused: {welcome:?}"));
+    }
+    // Authenticate as super: the fuzz may have locked any ACL, the root's too.
+    let mut out = BytesMut::new();
+    RequestHeader {
+        xid: -4,
+        op_type: OpCode::Auth as i32,
+    }
+    .encode(&mut out);
+    AuthPacket {
+        auth_type: 0,
+        scheme: "digest".into(),
+        auth: SUPER_AUTH.as_bytes().to_vec(),
+    }
+    .encode(&mut out);
+    conn.send(out.freeze()).await.map_err(|e| e.to_string())?;
+    let frame = conn
+        .next()
+        .await
+        .ok_or("closed after auth")?
+        .map_err(|e| e.to_string())?;
+    let (_, h) = ReplyHeader::decode(&frame).map_err(|e| format!("{e:?}"))?;
+    if (h.xid, h.err) != (-4, 0) {
+        return Err(format!("super auth refused: {h:?}"));
     }
     let path = "/fuzz-survivor-codec".to_string();
     let steps = vec![
@@ -657,7 +683,11 @@ async fn server_survives_random_and_mutated_frames() {
         .unwrap_or(3000);
     eprintln!("fuzz_live_server: FUZZ_SEED={seed} FUZZ_CASES={total}");
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut server = TestServer::start(2000, "maxClientCnxns=0");
+    let super_digest = ferrokeeper::tree::acl::digest_of(SUPER_AUTH);
+    let mut server = TestServer::start(
+        2000,
+        &format!("maxClientCnxns=0\nDigestAuthenticationProvider.superDigest={super_digest}"),
+    );
     let started = Instant::now();
     let mut played = 0;
     let mut answered = 0;

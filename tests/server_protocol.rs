@@ -292,3 +292,31 @@ fn ttl_nodes_need_extended_types() {
         ErrorCode::BadArguments.code()
     );
 }
+
+#[test]
+fn super_digest_passes_every_acl() {
+    let digest = ferrokeeper::tree::acl::digest_of("super:pw");
+    let server = TestServer::start(
+        2000,
+        &format!("DigestAuthenticationProvider.superDigest={digest}"),
+    );
+    let mut c = RawClient::new_session(server.addr, 10000);
+    let lock_root = Request::SetAcl(SetAclRequest {
+        path: "/".into(),
+        acl: Acl::read_unsafe(),
+        version: -1,
+    });
+    assert_eq!(c.call(1, &lock_root).0.err, 0);
+    assert_eq!(c.call(2, &create("/x", 0)).0.err, ErrorCode::NoAuth.code());
+    let auth = Request::Auth(ferrokeeper::proto::auth::AuthPacket {
+        auth_type: 0,
+        scheme: "digest".into(),
+        auth: b"super:pw".to_vec(),
+    });
+    assert_eq!(c.call(-4, &auth).0.err, 0);
+    assert_eq!(
+        c.call(3, &create("/x", 0)).0.err,
+        0,
+        "super may create anyway"
+    );
+}

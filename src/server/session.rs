@@ -246,7 +246,14 @@ impl Session {
             .shared
             .config
             .unknown
-            .get("zookeeper.DigestAuthenticationProvider.superDigest")
+            .get("DigestAuthenticationProvider.superDigest")
+            .or_else(|| {
+                // zoo.cfg keys become `zookeeper.`-prefixed system properties in Java.
+                self.shared
+                    .config
+                    .unknown
+                    .get("zookeeper.DigestAuthenticationProvider.superDigest")
+            })
             .map(String::as_str);
         let ids = match packet.scheme.as_str() {
             "digest" => digest_auth_ids(&packet.auth, super_digest),
