@@ -11,6 +11,8 @@
 //! - [`snapshotter`] writes fuzzy snapshots off the request path; [`recovery`]
 //!   rebuilds the tree at start-up.
 //! - [`standalone`] wires the pipeline for a single server.
+//! - [`stats`] counts packets, latencies and open connections for the
+//!   [`four_letter`] words.
 
 pub mod change_records;
 pub mod final_stage;
@@ -25,6 +27,7 @@ pub mod session;
 pub mod session_tracker;
 pub mod snapshotter;
 pub mod standalone;
+pub mod stats;
 pub mod sync;
 
 use std::collections::{BTreeMap, HashMap};
@@ -45,6 +48,8 @@ pub struct Shared {
     sessions: Mutex<BTreeMap<i64, i32>>,
     /// Set when the txn log could not be written: writes are refused from then on.
     storage_failed: AtomicBool,
+    /// Counters and open connections for the four-letter words.
+    pub stats: stats::ServerStats,
 }
 
 impl Shared {
@@ -55,6 +60,7 @@ impl Shared {
             connections: Mutex::new(HashMap::new()),
             sessions: Mutex::new(sessions),
             storage_failed: AtomicBool::new(false),
+            stats: stats::ServerStats::new(),
         }
     }
 

@@ -7,9 +7,11 @@
 //! written in the order they arrive, which is the order final sent them.
 //! Bad bytes close only this connection, with a log line naming the reason.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::io::{FramedWrite, WriteHandler};
 use actix::prelude::*;
@@ -29,6 +31,7 @@ use crate::proto::opcode::OpCode;
 use crate::proto::request::Request;
 use crate::server::four_letter;
 use crate::server::prep::{Connect, Disconnected, Prep, Submit};
+use crate::server::stats::ConnStats;
 use crate::server::Shared;
 use crate::tree::acl::{check_acl, digest_auth_ids};
 
@@ -132,6 +135,11 @@ pub struct Session {
     client_sent_read_only: bool,
     auth: Arc<Vec<Id>>,
     in_log: Arc<AtomicUsize>,
+    /// Counters `cons`/`stat` show; registered in `shared.stats` while open.
+    stats: Arc<ConnStats>,
+    /// (xid, op, arrival) of requests in the pipeline, answered in this order.
+    pending: VecDeque<(i32, i32, Instant)>,
+    connect_started: Option<Instant>,
 }
 
 impl Session {
@@ -146,8 +154,11 @@ impl Session {
                 scheme: "ip".into(),
                 id: peer.ip().to_string(),
             }]);
+            let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
+            let stats = Arc::new(ConnStats::new(id, peer));
+            shared.stats.register(stats.clone());
             Session {
-                id: NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed),
+                id,
                 peer,
                 shared,
                 prep,
@@ -156,6 +167,9 @@ impl Session {
                 client_sent_read_only: false,
                 auth,
                 in_log: Arc::new(AtomicUsize::new(0)),
+                stats,
+                pending: VecDeque::new(),
+                connect_started: None,
             }
         });
     }
@@ -200,6 +214,7 @@ impl Session {
             Err(_) => return self.bad_frame(ctx, "malformed ConnectRequest"),
         };
         self.client_sent_read_only = request.read_only.is_some();
+        self.connect_started = Some(Instant::now());
         self.state = State::Connecting(Vec::new());
         self.prep.do_send(Connect {
             request,
@@ -221,6 +236,9 @@ impl Session {
             }
             _ => {}
         }
+        self.pending
+            .push_back((header.xid, header.op_type, Instant::now()));
+        self.stats.request_queued();
         let decoded = match OpCode::from_i32(header.op_type) {
             Some(op) => Request::decode(op, body),
             None => Err(crate::proto::request::DecodeError::Unsupported(
@@ -275,6 +293,7 @@ impl Session {
             self.send_header(header.xid, ErrorCode::Ok);
         } else {
             tracing::warn!(peer = %self.peer, scheme = %packet.scheme, "authentication failed");
+            self.shared.stats.auth_failed();
             self.send_header(header.xid, ErrorCode::AuthFailed);
             self.close(ctx, "authentication failed");
         }
@@ -292,6 +311,30 @@ impl Session {
     fn write(&mut self, bytes: Bytes) {
         if !matches!(self.state, State::Closing) || !self.writer.closed() {
             self.writer.write(Outbound::Frame(bytes));
+            self.stats.packet_sent(&self.shared.stats);
+        }
+    }
+
+    /// Matches a reply to its request for the latency and last-op counters
+    /// (replies come back in request order; notifications are not replies).
+    fn account_reply(&mut self, frame: &[u8]) {
+        let Some(header) = frame.get(..16) else {
+            return;
+        };
+        let xid = i32::from_be_bytes(header[0..4].try_into().expect("4 bytes"));
+        if xid == -1 {
+            return;
+        }
+        while let Some((pending_xid, op, started)) = self.pending.pop_front() {
+            if pending_xid == xid {
+                let zxid = i64::from_be_bytes(header[4..12].try_into().expect("8 bytes"));
+                let err = i32::from_be_bytes(header[12..16].try_into().expect("4 bytes"));
+                let stats = &self.shared.stats;
+                self.stats.responded(stats, op, xid, zxid, err, started);
+                return;
+            }
+            // Answered by something other than a reply (the connection is closing).
+            self.stats.request_dropped();
         }
     }
 
@@ -318,12 +361,14 @@ impl Actor for Session {
 
     fn stopped(&mut self, _: &mut Self::Context) {
         self.detach();
+        self.shared.stats.unregister(self.id);
         self.shared.connection_closed(self.peer.ip());
     }
 }
 
 impl StreamHandler<Result<BytesMut, FrameError>> for Session {
     fn handle(&mut self, item: Result<BytesMut, FrameError>, ctx: &mut Context<Self>) {
+        self.stats.packet_received(&self.shared.stats);
         match item {
             Ok(frame) => self.on_frame(frame, ctx),
             Err(FrameError::TooLarge { len, .. })
@@ -331,8 +376,10 @@ impl StreamHandler<Result<BytesMut, FrameError>> for Session {
             {
                 match four_letter::word_of(len as u32) {
                     Some(word) => {
+                        self.stats.stop_reading();
                         let answer = four_letter::answer(word, &self.shared);
                         self.writer.write(Outbound::Text(Bytes::from(answer)));
+                        self.stats.packet_sent(&self.shared.stats);
                         self.state = State::Closing;
                         self.writer.close();
                     }
@@ -369,6 +416,7 @@ impl WriteHandler<FrameError> for Session {
 impl Handler<Reply> for Session {
     type Result = ();
     fn handle(&mut self, msg: Reply, _: &mut Context<Self>) {
+        self.account_reply(&msg.0);
         self.write(msg.0);
     }
 }
@@ -395,6 +443,18 @@ impl Handler<Opened> for Session {
         self.write(response.to_bytes().freeze());
         if msg.session_id == 0 {
             return self.close(ctx, "session expired or password wrong");
+        }
+        self.stats.opened(msg.session_id, msg.timeout_ms);
+        if let Some(started) = self.connect_started.take() {
+            let zxid = self
+                .shared
+                .tree
+                .read()
+                .map_or(0, |t| t.last_processed_zxid());
+            self.stats.request_queued();
+            let session = OpCode::CreateSession as i32;
+            let stats = &self.shared.stats;
+            self.stats.responded(stats, session, 0, zxid, 0, started);
         }
         let queued = match std::mem::replace(&mut self.state, State::Open(msg.session_id)) {
             State::Connecting(q) => q,

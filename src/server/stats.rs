@@ -1,0 +1,500 @@
+//! Server and connection counters for the four-letter words (`srvr`, `stat`,
+//! `cons`, `mntr`, `dump`), as ZooKeeper's `ServerStats` and the per-connection
+//! statistics of `ServerCnxn` keep them.
+//!
+//! Everything on the request path is a relaxed atomic: the session actor that
+//! owns a connection is the only writer of its [`ConnStats`], and readers (a
+//! four-letter word) only need a recent value, not a consistent snapshot. The
+//! registry of connections is locked only when a connection opens or closes
+//! and when a four-letter word lists them.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::proto::opcode::OpCode;
+
+const R: Ordering = Ordering::Relaxed;
+
+/// Milliseconds since the Unix epoch.
+pub fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `lastOp` abbreviations, as `FinalRequestProcessor` names them; index 0 is
+/// the initial "NA".
+const OP_NAMES: &[&str] = &[
+    "NA", "PING", "SESS", "MULT", "MLTR", "CREA", "DELE", "SETD", "RECO", "SETA", "CLOS", "SYNC",
+    "CHEC", "EXIS", "GETD", "SETW", "STW2", "ADDW", "GETA", "GETC", "GETACN", "CHKW", "REMW",
+    "HOMI", "GETE",
+];
+
+/// The index in [`OP_NAMES`] of the `lastOp` ZooKeeper records for `op_type`.
+fn op_index(op_type: i32) -> u8 {
+    use OpCode::*;
+    let name = match OpCode::from_i32(op_type) {
+        Some(Ping) => "PING",
+        Some(CreateSession) => "SESS",
+        Some(Multi) => "MULT",
+        Some(MultiRead) => "MLTR",
+        Some(Create | Create2 | CreateTtl | CreateContainer) => "CREA",
+        Some(Delete | DeleteContainer) => "DELE",
+        Some(SetData) => "SETD",
+        Some(Reconfig) => "RECO",
+        Some(SetAcl) => "SETA",
+        Some(CloseSession) => "CLOS",
+        Some(Sync) => "SYNC",
+        Some(Check) => "CHEC",
+        Some(Exists) => "EXIS",
+        Some(GetData) => "GETD",
+        Some(SetWatches) => "SETW",
+        Some(SetWatches2) => "STW2",
+        Some(AddWatch) => "ADDW",
+        Some(GetAcl) => "GETA",
+        Some(GetChildren | GetChildren2) => "GETC",
+        Some(GetAllChildrenNumber) => "GETACN",
+        Some(CheckWatches) => "CHKW",
+        Some(RemoveWatches) => "REMW",
+        Some(WhoAmI) => "HOMI",
+        Some(GetEphemerals) => "GETE",
+        _ => "NA",
+    };
+    OP_NAMES.iter().position(|n| *n == name).unwrap_or(0) as u8
+}
+
+/// A write whose txn failed is answered before `lastOp` is set (Java throws
+/// out of the switch), so it stays "NA"; a failed read still names its op.
+fn is_write(op_type: i32) -> bool {
+    use OpCode::*;
+    matches!(
+        OpCode::from_i32(op_type),
+        Some(
+            Create
+                | Create2
+                | CreateTtl
+                | CreateContainer
+                | Delete
+                | DeleteContainer
+                | SetData
+                | SetAcl
+                | Multi
+                | Reconfig
+                | Check
+        )
+    )
+}
+
+/// min/avg/max over request latencies in milliseconds (`AvgMinMaxCounter`).
+#[derive(Default)]
+pub struct Latency {
+    min: AtomicU64,
+    max: AtomicU64,
+    total: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Latency {
+    fn new() -> Self {
+        let l = Latency::default();
+        l.min.store(u64::MAX, R);
+        l
+    }
+
+    pub fn add(&self, ms: u64) {
+        self.min.fetch_min(ms, R);
+        self.max.fetch_max(ms, R);
+        self.total.fetch_add(ms, R);
+        self.count.fetch_add(1, R);
+    }
+
+    pub fn reset(&self) {
+        self.min.store(u64::MAX, R);
+        self.max.store(0, R);
+        self.total.store(0, R);
+        self.count.store(0, R);
+    }
+
+    /// 0 before the first sample, as Java reports it.
+    pub fn min(&self) -> u64 {
+        match self.min.load(R) {
+            u64::MAX => 0,
+            v => v,
+        }
+    }
+
+    pub fn max(&self) -> u64 {
+        self.max.load(R)
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(R)
+    }
+
+    /// The server's average: a double rounded to 4 places (`AvgMinMaxCounter.getAvg`).
+    pub fn avg(&self) -> f64 {
+        let count = self.count.load(R);
+        if count == 0 {
+            return 0.0;
+        }
+        let avg = self.total.load(R) as f64 / count as f64;
+        (avg * 10_000.0).round() / 10_000.0
+    }
+
+    /// A connection's average: integer division (`ServerCnxn.getAvgLatency`).
+    pub fn avg_floor(&self) -> u64 {
+        self.total
+            .load(R)
+            .checked_div(self.count.load(R))
+            .unwrap_or(0)
+    }
+}
+
+/// One client connection as `cons` and `stat` show it (`ServerCnxn`).
+pub struct ConnStats {
+    pub id: u64,
+    pub peer: SocketAddr,
+    /// When the connection was accepted (ms since the epoch; `est=`).
+    pub established_ms: u64,
+    reading: AtomicBool,
+    session_id: AtomicI64,
+    timeout_ms: AtomicI32,
+    queued: AtomicU64,
+    recved: AtomicU64,
+    sent: AtomicU64,
+    last_op: AtomicU8,
+    last_cxid: AtomicI64,
+    last_zxid: AtomicI64,
+    /// ms since the server started (Java prints its monotonic clock).
+    last_resp_ms: AtomicU64,
+    last_latency: AtomicU64,
+    latency: Latency,
+    /// Last packet from the client (ms since the epoch): the session and
+    /// connection expiry that `dump` shows are counted from here.
+    last_activity_ms: AtomicU64,
+}
+
+impl ConnStats {
+    pub fn new(id: u64, peer: SocketAddr) -> Self {
+        let now = wall_ms();
+        ConnStats {
+            id,
+            peer,
+            established_ms: now,
+            reading: AtomicBool::new(true),
+            session_id: AtomicI64::new(0),
+            timeout_ms: AtomicI32::new(0),
+            queued: AtomicU64::new(0),
+            recved: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            last_op: AtomicU8::new(0),
+            last_cxid: AtomicI64::new(-1),
+            last_zxid: AtomicI64::new(-1),
+            last_resp_ms: AtomicU64::new(0),
+            last_latency: AtomicU64::new(0),
+            latency: Latency::new(),
+            last_activity_ms: AtomicU64::new(now),
+        }
+    }
+
+    /// A packet (frame or four-letter word) arrived from the client.
+    pub fn packet_received(&self, server: &ServerStats) {
+        self.recved.fetch_add(1, R);
+        self.last_activity_ms.store(wall_ms(), R);
+        server.packets_received.fetch_add(1, R);
+    }
+
+    /// A frame (reply, notification) or a four-letter-word answer was written.
+    pub fn packet_sent(&self, server: &ServerStats) {
+        self.sent.fetch_add(1, R);
+        server.packets_sent.fetch_add(1, R);
+    }
+
+    /// A request went into the pipeline.
+    pub fn request_queued(&self) {
+        self.queued.fetch_add(1, R);
+    }
+
+    /// A queued request will get no reply.
+    pub fn request_dropped(&self) {
+        let _ = self
+            .queued
+            .fetch_update(R, R, |q| Some(q.saturating_sub(1)));
+    }
+
+    /// The answer to a queued request left (`updateStatsForResponse`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn responded(
+        &self,
+        server: &ServerStats,
+        op_type: i32,
+        cxid: i32,
+        zxid: i64,
+        err: i32,
+        started: Instant,
+    ) {
+        let now = Instant::now();
+        let ms = now.saturating_duration_since(started).as_millis() as u64;
+        self.request_dropped();
+        let op = if err != 0 && is_write(op_type) {
+            0
+        } else {
+            op_index(op_type)
+        };
+        self.last_op.store(op, R);
+        self.last_cxid.store(cxid as i64, R);
+        self.last_zxid.store(zxid, R);
+        self.last_resp_ms.store(
+            now.saturating_duration_since(server.started).as_millis() as u64,
+            R,
+        );
+        self.last_latency.store(ms, R);
+        self.latency.add(ms);
+        server.latency.add(ms);
+    }
+
+    /// The session is open on this connection.
+    pub fn opened(&self, session_id: i64, timeout_ms: i32) {
+        self.session_id.store(session_id, R);
+        self.timeout_ms.store(timeout_ms, R);
+    }
+
+    /// The connection stopped reading (a four-letter word is being answered).
+    pub fn stop_reading(&self) {
+        self.reading.store(false, R);
+    }
+
+    pub fn session_id(&self) -> i64 {
+        self.session_id.load(R)
+    }
+
+    pub fn timeout_ms(&self) -> i32 {
+        self.timeout_ms.load(R)
+    }
+
+    pub fn queued(&self) -> u64 {
+        self.queued.load(R)
+    }
+
+    pub fn last_activity_ms(&self) -> u64 {
+        self.last_activity_ms.load(R)
+    }
+
+    /// `crst`: `ServerCnxn.resetStats`.
+    pub fn reset(&self) {
+        self.recved.store(0, R);
+        self.sent.store(0, R);
+        self.last_op.store(0, R);
+        self.last_cxid.store(-1, R);
+        self.last_zxid.store(-1, R);
+        self.last_resp_ms.store(0, R);
+        self.last_latency.store(0, R);
+        self.latency.reset();
+    }
+
+    /// `ServerCnxn.dumpConnectionInfo`: the line `stat` (brief) and `cons` print.
+    pub fn describe(&self, brief: bool) -> String {
+        use std::fmt::Write;
+        let mut s = format!(
+            " /{}[{}](queued={},recved={},sent={}",
+            self.peer,
+            u8::from(self.reading.load(R)),
+            self.queued.load(R),
+            self.recved.load(R),
+            self.sent.load(R)
+        );
+        let sid = self.session_id();
+        if !brief && sid != 0 {
+            let _ = write!(
+                s,
+                ",sid=0x{:x},lop={},est={},to={}",
+                sid,
+                OP_NAMES[self.last_op.load(R) as usize],
+                self.established_ms,
+                self.timeout_ms()
+            );
+            let cxid = self.last_cxid.load(R);
+            if cxid >= 0 {
+                let _ = write!(s, ",lcxid=0x{cxid:x}");
+            }
+            let _ = write!(
+                s,
+                ",lzxid=0x{:x},lresp={},llat={},minlat={},avglat={},maxlat={}",
+                self.last_zxid.load(R),
+                self.last_resp_ms.load(R),
+                self.last_latency.load(R),
+                self.latency.min(),
+                self.latency.avg_floor(),
+                self.latency.max()
+            );
+        }
+        s.push(')');
+        s
+    }
+}
+
+/// Server-wide counters (`ServerStats`) and the open connections.
+pub struct ServerStats {
+    pub started: Instant,
+    pub started_wall_ms: u64,
+    packets_received: AtomicU64,
+    packets_sent: AtomicU64,
+    pub latency: Latency,
+    auth_failed: AtomicU64,
+    conns: Mutex<HashMap<u64, Arc<ConnStats>>>,
+    /// Last client activity of sessions whose connection closed (for `dump`).
+    detached: Mutex<HashMap<i64, u64>>,
+}
+
+impl Default for ServerStats {
+    fn default() -> Self {
+        ServerStats::new()
+    }
+}
+
+impl ServerStats {
+    pub fn new() -> Self {
+        ServerStats {
+            started: Instant::now(),
+            started_wall_ms: wall_ms(),
+            packets_received: AtomicU64::new(0),
+            packets_sent: AtomicU64::new(0),
+            latency: Latency::new(),
+            auth_failed: AtomicU64::new(0),
+            conns: Mutex::new(HashMap::new()),
+            detached: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn packets_received(&self) -> u64 {
+        self.packets_received.load(R)
+    }
+
+    pub fn packets_sent(&self) -> u64 {
+        self.packets_sent.load(R)
+    }
+
+    pub fn auth_failed(&self) {
+        self.auth_failed.fetch_add(1, R);
+    }
+
+    pub fn auth_failed_count(&self) -> u64 {
+        self.auth_failed.load(R)
+    }
+
+    pub fn uptime_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// `srst`: `ServerStats.reset` (latency and packet counters).
+    pub fn reset(&self) {
+        self.latency.reset();
+        self.packets_received.store(0, R);
+        self.packets_sent.store(0, R);
+    }
+
+    /// A connection was accepted.
+    pub fn register(&self, conn: Arc<ConnStats>) {
+        let mut map = self.conns.lock().expect("conns lock");
+        map.insert(conn.id, conn);
+    }
+
+    /// A connection closed; its session's last activity is kept for `dump`.
+    pub fn unregister(&self, id: u64) {
+        let removed = self.conns.lock().expect("conns lock").remove(&id);
+        if let Some(c) = removed {
+            let sid = c.session_id();
+            if sid != 0 {
+                let mut d = self.detached.lock().expect("detached lock");
+                d.insert(sid, c.last_activity_ms());
+            }
+        }
+    }
+
+    /// The open connections, oldest first.
+    pub fn connections(&self) -> Vec<Arc<ConnStats>> {
+        let map = self.conns.lock().expect("conns lock");
+        let mut v: Vec<Arc<ConnStats>> = map.values().cloned().collect();
+        v.sort_unstable_by_key(|c| c.id);
+        v
+    }
+
+    /// Requests inside the pipeline, over all connections.
+    pub fn outstanding(&self) -> u64 {
+        self.connections().iter().map(|c| c.queued()).sum()
+    }
+
+    /// When a session last heard from its client (ms since the epoch): its
+    /// connection's last packet, else when its last connection closed, else
+    /// (restored from disk) when the server started. Forgets sessions not in `live`.
+    pub fn session_last_activity(&self, live: &[(i64, i32)]) -> HashMap<i64, u64> {
+        let mut out: HashMap<i64, u64> = HashMap::new();
+        {
+            let mut d = self.detached.lock().expect("detached lock");
+            d.retain(|sid, _| live.iter().any(|(id, _)| id == sid));
+            for (sid, _) in live {
+                out.insert(*sid, d.get(sid).copied().unwrap_or(self.started_wall_ms));
+            }
+        }
+        for c in self.connections() {
+            let sid = c.session_id();
+            if let Some(t) = out.get_mut(&sid) {
+                *t = (*t).max(c.last_activity_ms());
+            }
+        }
+        out
+    }
+
+    /// `crst`.
+    pub fn reset_connections(&self) {
+        for c in self.connections() {
+            c.reset();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_reports_like_java() {
+        let l = Latency::new();
+        assert_eq!((l.min(), l.avg(), l.max()), (0, 0.0, 0));
+        for ms in [1, 145, 2] {
+            l.add(ms);
+        }
+        assert_eq!((l.min(), l.max()), (1, 145));
+        assert_eq!(l.avg(), 49.3333);
+        assert_eq!(l.avg_floor(), 49);
+    }
+
+    #[test]
+    fn connection_lines() {
+        let server = ServerStats::new();
+        let c = ConnStats::new(1, "127.0.0.1:5000".parse().unwrap());
+        c.packet_received(&server);
+        assert_eq!(
+            c.describe(false),
+            " /127.0.0.1:5000[1](queued=0,recved=1,sent=0)"
+        );
+        c.opened(0x100, 10_000);
+        c.request_queued();
+        c.responded(&server, OpCode::GetData as i32, 3, 5, 0, Instant::now());
+        let line = c.describe(false);
+        assert!(line.contains(",sid=0x100,lop=GETD,"), "{line}");
+        assert!(
+            line.contains(",to=10000,lcxid=0x3,lzxid=0x5,lresp="),
+            "{line}"
+        );
+        assert!(line.starts_with(" /127.0.0.1:5000[1](queued=0,recved=1,sent=0,"));
+        c.responded(&server, OpCode::Create as i32, 4, 6, -110, Instant::now());
+        assert!(c.describe(false).contains("lop=NA"));
+        assert_eq!(server.packets_received(), 1);
+        assert_eq!(server.latency.count(), 2);
+    }
+}
