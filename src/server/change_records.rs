@@ -10,6 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::proto::data::{Acl, StatPersisted};
 
 use crate::proto::error_code::ErrorCode;
+use crate::tree::digest::digest_term;
 use crate::tree::DataTree;
 
 /// What prep knows of one path after all txns it has issued so far.
@@ -21,6 +22,18 @@ pub struct ChangeRecord {
     pub stat: Option<StatPersisted>,
     pub child_count: i32,
     pub acl: Vec<Acl>,
+    /// The CRC32 of path and data the node's digest term starts from
+    /// (`ChangeRecord.precalculatedDigest` in Java keeps the whole term).
+    pub digest_prefix: Option<u32>,
+}
+
+impl ChangeRecord {
+    /// This view's term of the tree digest; 0 for a deleted node.
+    pub fn digest(&self) -> i64 {
+        self.stat
+            .as_ref()
+            .map_or(0, |s| digest_term(self.digest_prefix, s))
+    }
 }
 
 /// The outstanding changes, by path, and in zxid order for dropping them.
@@ -44,6 +57,7 @@ impl ChangeRecords {
                     stat: Some(*node.stat_persisted()),
                     child_count: node.num_children(),
                     acl: node.acl().to_vec(),
+                    digest_prefix: node.digest_prefix(),
                 }
             }
         };
@@ -111,6 +125,7 @@ mod tests {
             stat: None,
             child_count: 0,
             acl: Vec::new(),
+            digest_prefix: None,
         }
     }
 

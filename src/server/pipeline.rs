@@ -30,6 +30,9 @@ pub struct Prepared {
     pub auth: Arc<Vec<Id>>,
     /// For createSession: the negotiated timeout to put in the ConnectResponse.
     pub session_timeout_ms: i32,
+    /// With a txn: the tree digest once it is applied, which the log stage
+    /// writes after the entry (`Request.getTxnDigest`). Prep sets it.
+    pub tree_digest: Option<i64>,
 }
 
 /// One item of the pipeline.

@@ -68,6 +68,8 @@ pub struct Prep {
     changes: ChangeRecords,
     sessions: SessionTracker,
     last_zxid: i64,
+    /// The tree digest once every txn prepared so far is applied.
+    pending_digest: i64,
     started: Instant,
 }
 
@@ -111,7 +113,10 @@ impl Prep {
         last: Addr<FinalStage>,
         restored: BTreeMap<i64, i32>,
     ) -> Self {
-        let last_zxid = shared.tree.read().expect("tree lock").last_processed_zxid();
+        let (last_zxid, pending_digest) = {
+            let tree = shared.tree.read().expect("tree lock");
+            (tree.last_processed_zxid(), tree.tree_digest())
+        };
         let mut sessions = SessionTracker::new(shared.config.tick_time_ms, 0, wall_clock_ms());
         for (id, timeout) in restored {
             sessions.track(id, timeout, 0);
@@ -123,6 +128,7 @@ impl Prep {
             changes: ChangeRecords::default(),
             sessions,
             last_zxid,
+            pending_digest,
             started: Instant::now(),
         }
     }
@@ -146,7 +152,12 @@ impl Prep {
     /// connection has nothing in there: it cannot overtake anything of its own,
     /// and it need not wait for other sessions' fsyncs (it is ordered before
     /// their still-unapplied writes, which is sequentially consistent).
-    fn send(&self, work: Work) {
+    fn send(&self, mut work: Work) {
+        if let Work::Request(p) = &mut work {
+            if p.txn.is_some() {
+                p.tree_digest = Some(self.pending_digest);
+            }
+        }
         let conn = match &work {
             Work::Request(p) => p.conn.as_ref(),
             _ => None,
@@ -179,6 +190,7 @@ impl Prep {
             conn: Some(msg.conn.clone()),
             auth: msg.auth.clone(),
             session_timeout_ms: 0,
+            tree_digest: None,
         }
     }
 
@@ -194,6 +206,10 @@ impl Prep {
         let mut header = self.next_header(session_id, xid, op);
         let tree = self.shared.tree.clone();
         let tree = tree.read().expect("tree lock");
+        if self.changes.is_empty() {
+            // Everything prepared is applied: start again from the tree's own sum.
+            self.pending_digest = tree.tree_digest();
+        }
         let mut builder = TxnBuilder {
             tree: &tree,
             changes: &mut self.changes,
@@ -201,6 +217,7 @@ impl Prep {
             time: header.time,
             session_id,
             auth,
+            digest: self.pending_digest,
         };
         let body = match request {
             Request::Create(r) | Request::Create2(r) | Request::CreateContainer(r) => {
@@ -222,6 +239,9 @@ impl Prep {
             Request::CloseSession => Ok(builder.close_session()),
             _ => Err(ErrorCode::ReconfigDisabled),
         };
+        if body.is_ok() {
+            self.pending_digest = builder.digest;
+        }
         drop(tree);
         let body = body.unwrap_or_else(|code| {
             header.op_type = OpCode::Error as i32;
@@ -259,6 +279,7 @@ impl Prep {
             conn: None,
             auth: Arc::new(Vec::new()),
             session_timeout_ms: 0,
+            tree_digest: None,
         })));
     }
 }
@@ -331,6 +352,7 @@ impl Handler<Connect> for Prep {
                 conn: Some(msg.conn),
                 auth: Arc::new(Vec::new()),
                 session_timeout_ms: timeout,
+                tree_digest: None,
             })));
             return;
         }

@@ -14,6 +14,7 @@ use crate::proto::requests::{
 };
 use crate::server::change_records::{ChangeRecord, ChangeRecords};
 use crate::tree::acl::{check_acl, fix_acl};
+use crate::tree::digest::digest_prefix;
 use crate::tree::path::validate_path;
 use crate::tree::{DataTree, EphemeralType, CONTAINER_EPHEMERAL_OWNER};
 use crate::txn::*;
@@ -26,6 +27,9 @@ pub struct TxnBuilder<'a> {
     pub time: i64,
     pub session_id: i64,
     pub auth: &'a [Id],
+    /// The tree digest once every txn prepared so far is applied; each
+    /// recorded change moves it (`PrepRequestProcessor.precalculateDigest`).
+    pub digest: i64,
 }
 
 type Prepared = Result<TxnBody, ErrorCode>;
@@ -79,12 +83,16 @@ impl TxnBuilder<'_> {
         }
     }
 
+    /// Records a change; `before` is the view it replaces (`None`: no node).
     fn put(
         &mut self,
         path: &str,
+        before: Option<&ChangeRecord>,
         record: ChangeRecord,
         touched: &mut Vec<(String, Option<ChangeRecord>)>,
     ) {
+        let old = before.map_or(0, ChangeRecord::digest);
+        self.digest = self.digest.wrapping_add(record.digest().wrapping_sub(old));
         let previous = self.changes.put(path, record);
         touched.push((path.to_owned(), previous));
     }
@@ -185,7 +193,7 @@ impl TxnBuilder<'_> {
         } else {
             parent_path
         };
-        self.put(parent_key, parent_after, touched);
+        self.put(parent_key, Some(&parent), parent_after, touched);
         let node = ChangeRecord {
             zxid: self.zxid,
             stat: Some(StatPersisted {
@@ -201,8 +209,9 @@ impl TxnBuilder<'_> {
             }),
             child_count: 0,
             acl,
+            digest_prefix: digest_prefix(&path, req.data.as_deref()),
         };
-        self.put(&path, node, touched);
+        self.put(&path, None, node, touched);
         Ok(body)
     }
 
@@ -234,20 +243,21 @@ impl TxnBuilder<'_> {
         if node.child_count > 0 {
             return Err(ErrorCode::NotEmpty);
         }
-        let mut parent_after = parent;
+        let mut parent_after = parent.clone();
         parent_after.zxid = self.zxid;
         parent_after.child_count -= 1;
         if let Some(s) = parent_after.stat.as_mut() {
             s.pzxid = self.zxid;
         }
-        self.put(parent_key, parent_after, touched);
+        self.put(parent_key, Some(&parent), parent_after, touched);
         let gone = ChangeRecord {
             zxid: self.zxid,
             stat: None,
             child_count: -1,
             acl: Vec::new(),
+            digest_prefix: None,
         };
-        self.put(&req.path, gone, touched);
+        self.put(&req.path, Some(&node), gone, touched);
         Ok(TxnBody::Delete(DeleteTxn {
             path: req.path.clone(),
         }))
@@ -269,9 +279,10 @@ impl TxnBuilder<'_> {
         let after = ChangeRecord {
             zxid: self.zxid,
             stat: Some(stat),
-            ..node
+            digest_prefix: digest_prefix(&req.path, req.data.as_deref()),
+            ..node.clone()
         };
-        self.put(&req.path, after, touched);
+        self.put(&req.path, Some(&node), after, touched);
         Ok(TxnBody::SetData(SetDataTxn {
             path: req.path.clone(),
             data: req.data.clone(),
@@ -296,8 +307,9 @@ impl TxnBuilder<'_> {
             stat: Some(stat),
             child_count: node.child_count,
             acl: acl.clone(),
+            digest_prefix: node.digest_prefix,
         };
-        self.put(&req.path, after, touched);
+        self.put(&req.path, Some(&node), after, touched);
         Ok(TxnBody::SetAcl(SetAclTxn {
             path: req.path.clone(),
             acl,
@@ -351,6 +363,7 @@ impl TxnBuilder<'_> {
     /// code and the rest error txns with RuntimeInconsistency (`pRequestHelper`).
     pub fn multi(&mut self, ops: &[MultiOp]) -> TxnBody {
         let mut touched = Vec::new();
+        let digest_before = self.digest;
         let mut bodies = Vec::with_capacity(ops.len());
         let mut failed = false;
         for op in ops {
@@ -367,6 +380,7 @@ impl TxnBuilder<'_> {
                     for (path, previous) in touched.drain(..).rev() {
                         self.changes.restore(&path, previous);
                     }
+                    self.digest = digest_before;
                     bodies.push(TxnBody::Error(ErrorTxn { err: code.code() }));
                 }
             }
@@ -390,16 +404,35 @@ impl TxnBuilder<'_> {
                 Some(_) => {}
             }
         }
+        let mut touched = Vec::new();
         for path in &paths {
-            self.changes.put(
-                path,
-                ChangeRecord {
-                    zxid: self.zxid,
-                    stat: None,
-                    child_count: 0,
-                    acl: Vec::new(),
-                },
-            );
+            let before = self.record(path).ok();
+            // The parent loses a child and its pzxid moves (`deleteNode`), as
+            // the parent records Java's closeSession prep adds.
+            if let Ok(parent_path) = parent_of(path) {
+                let parent_key = if parent_path.is_empty() {
+                    "/"
+                } else {
+                    parent_path
+                };
+                if let Ok(parent) = self.record(parent_key) {
+                    let mut parent_after = parent.clone();
+                    parent_after.zxid = self.zxid;
+                    parent_after.child_count -= 1;
+                    if let Some(s) = parent_after.stat.as_mut() {
+                        s.pzxid = s.pzxid.max(self.zxid);
+                    }
+                    self.put(parent_key, Some(&parent), parent_after, &mut touched);
+                }
+            }
+            let gone = ChangeRecord {
+                zxid: self.zxid,
+                stat: None,
+                child_count: 0,
+                acl: Vec::new(),
+                digest_prefix: None,
+            };
+            self.put(path, before.as_ref(), gone, &mut touched);
         }
         TxnBody::CloseSession(CloseSessionTxn {
             paths_to_delete: paths.into_iter().collect(),

@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::persistence::{
-    find_valid_snapshot, list_files, replay, DataDirs, PersistError, LOG_PREFIX,
+    find_valid_snapshot, list_files, replay, DataDirs, PersistError, ZxidDigest, DIGEST_VERSION,
+    LOG_PREFIX,
 };
 use crate::tree::DataTree;
 use crate::txn::TxnBody;
@@ -35,11 +36,62 @@ pub fn track_sessions(sessions: &mut BTreeMap<i64, i32>, client_id: i64, body: &
     }
 }
 
+/// Digest checks during recovery, as `DataTree.compareSnapshotDigests` and
+/// `compareDigest`: a mismatch is logged and counted, never fatal.
+#[derive(Default)]
+struct DigestCheck {
+    /// The snapshot's digest while replay has not reached its zxid (fuzzy).
+    pending: Option<ZxidDigest>,
+    compared: u64,
+    mismatches: u64,
+}
+
+impl DigestCheck {
+    fn compare(&mut self, zxid: i64, expected: i64, tree: &DataTree) {
+        self.compared += 1;
+        let actual = tree.tree_digest();
+        if expected != actual {
+            self.mismatches += 1;
+            tracing::warn!(
+                "Digests are not matching. Value is Zxid. 0x{zxid:x}: expected {expected}, tree {actual}"
+            );
+        } else {
+            tracing::debug!("Digests are matching for Zxid: {zxid:x}, digest {actual}");
+        }
+    }
+
+    /// After loading a snapshot: a digest for the snapshot's own zxid is
+    /// compared at once, a later one when replay reaches it.
+    fn snapshot_loaded(&mut self, digest: Option<ZxidDigest>, snap_zxid: i64, tree: &DataTree) {
+        self.pending = digest
+            .filter(|d| !d.is_empty() && d.zxid >= snap_zxid && d.digest_version == DIGEST_VERSION);
+        if let Some(d) = self.pending.filter(|d| d.zxid == snap_zxid) {
+            self.compare(d.zxid, d.digest, tree);
+            self.pending = None;
+        }
+    }
+
+    /// After replaying one entry.
+    fn replayed(&mut self, zxid: i64, logged: Option<i64>, tree: &DataTree) {
+        if let Some(d) = self.pending {
+            if zxid != d.zxid {
+                return; // still fuzzy
+            }
+            self.compare(d.zxid, d.digest, tree);
+            self.pending = None;
+        }
+        if let Some(expected) = logged {
+            self.compare(zxid, expected, tree);
+        }
+    }
+}
+
 /// Rebuilds the tree and sessions from `dataDir` / `dataLogDir`.
 pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistError> {
     let started = Instant::now();
     let mut tree = DataTree::with_extended_types(config.extended_types_enabled);
     let mut sessions = BTreeMap::new();
+    let mut digests = DigestCheck::default();
     let (snap_zxid, anchor) = match find_valid_snapshot(&dirs.snap_dir)? {
         Some(snap) => {
             for node in &snap.nodes {
@@ -62,6 +114,7 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
                 }
             }
             tree.set_last_processed_zxid(snap.zxid);
+            digests.snapshot_loaded(snap.digest, snap.zxid, &tree);
             sessions.extend(snap.sessions.iter().copied());
             tracing::info!(
                 "Reading snapshot {} ({} nodes, {} sessions)",
@@ -85,11 +138,29 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
     let outcome = replay(&dirs.log_dir, snap_zxid, anchor, |entry| {
         track_sessions(&mut sessions, entry.txn.header.client_id, &entry.txn.body);
         tree.apply(&entry.txn);
+        let logged = entry
+            .digest
+            .filter(|d| d.version == DIGEST_VERSION)
+            .map(|d| d.tree_digest);
+        digests.replayed(entry.txn.header.zxid, logged, &tree);
         Ok(())
     })?;
     if let Some(torn) = &outcome.torn_tail {
         torn.repair()?;
     }
+    if let Some(d) = digests.pending {
+        tracing::warn!(
+            "Highest txn zxid 0x{:x} is not covering the snapshot digest zxid 0x{:x}",
+            tree.last_processed_zxid(),
+            d.zxid
+        );
+    }
+    tracing::info!(
+        "Digests compared on recovery: {}, mismatches: {}, tree digest {}",
+        digests.compared,
+        digests.mismatches,
+        tree.tree_digest()
+    );
     tracing::info!(
         "{} txns loaded from the log in {:?}; last zxid 0x{:x}; dataDir {}",
         outcome.txns,

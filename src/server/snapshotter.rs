@@ -4,14 +4,15 @@
 //! A snapshot is valid whatever txns land while it is written because txns are
 //! idempotent and recovery replays the log from the snapshot's zxid.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use crate::persistence::snapshot::OPEN_ACL_REF;
-use crate::persistence::{purge, snapshot_file_name, Compression, DataDirs, SnapshotWriter};
+use crate::persistence::{
+    purge, snapshot_file_name, Compression, DataDirs, PersistError, SnapshotWriter, ZxidDigest,
+    DIGEST_VERSION,
+};
 use crate::proto::data::{Acl, StatPersisted};
 use crate::server::Shared;
 
@@ -57,22 +58,19 @@ fn write_snapshot(
     compression: Compression,
 ) -> crate::persistence::Result<()> {
     let started = Instant::now();
-    let open: Arc<[Acl]> = Arc::from(Acl::open_unsafe());
-    let mut refs: HashMap<Arc<[Acl]>, i64> = {
+    // The tree's ACL ids: every list used so far, in first-use order. A list
+    // first used while this snapshot is written has an id past the map's
+    // largest, the one ZooKeeper's cache allocates when it replays that txn.
+    let acl_map: Vec<(i64, Arc<[Acl]>)> = {
         let tree = shared.tree.read().expect("tree lock");
-        tree.acl_lists()
-            .filter(|a| a[..] != open[..])
-            .enumerate()
-            .map(|(i, a)| (a.clone(), i as i64 + 1))
-            .collect()
+        tree.acl_ids().map(|(id, a)| (id, a.clone())).collect()
     };
     let mut writer =
         SnapshotWriter::create(&dirs.snap_dir, zxid, compression, shared.config.force_sync)?;
     writer.sessions(&shared.sessions())?;
-    let mut by_ref: Vec<(i64, &[Acl])> = refs.iter().map(|(a, r)| (*r, &a[..])).collect();
-    by_ref.sort_unstable_by_key(|(r, _)| *r);
-    writer.acl_map(by_ref.into_iter())?;
-    let mut next_ref = refs.len() as i64 + 1;
+    let mut by_id: Vec<(i64, &[Acl])> = acl_map.iter().map(|(id, a)| (*id, &a[..])).collect();
+    by_id.sort_unstable_by_key(|(id, _)| *id);
+    writer.acl_map(by_id.into_iter())?;
     let mut stack = vec!["/".to_owned()];
     let mut chunk: Vec<Copied> = Vec::with_capacity(NODES_PER_CHUNK);
     let mut nodes = 0usize;
@@ -85,14 +83,10 @@ fn write_snapshot(
                 let Some(node) = tree.node(&path) else {
                     continue;
                 };
-                let acl = node.acl_shared();
-                let acl_ref = if acl[..] == open[..] {
-                    OPEN_ACL_REF
-                } else {
-                    *refs.entry(acl.clone()).or_insert_with(|| {
-                        next_ref += 1;
-                        next_ref - 1
-                    })
+                let Some(acl_ref) = tree.acl_id(node.acl()) else {
+                    return Err(PersistError::Invalid(format!(
+                        "ACL list of {path} is missing from the tree's ACL cache"
+                    )));
                 };
                 let prefix = if path == "/" { "" } else { path.as_str() };
                 stack.extend(node.children().map(|c| format!("{prefix}/{c}")));
@@ -109,7 +103,19 @@ fn write_snapshot(
             writer.node(&path, data.as_deref(), acl_ref, &stat)?;
         }
     }
-    let path = writer.finish(None)?;
+    // `serializeZxidDigest`: the digest as of the last applied zxid once the
+    // nodes are written, both read under one lock. A reader replays up to that
+    // zxid (the snapshot is fuzzy before it) and compares there; written at
+    // the start instead, it would be compared against the fuzzy content.
+    let digest = {
+        let tree = shared.tree.read().expect("tree lock");
+        ZxidDigest {
+            zxid: tree.last_processed_zxid(),
+            digest_version: DIGEST_VERSION,
+            digest: tree.tree_digest(),
+        }
+    };
+    let path = writer.finish(Some(digest))?;
     tracing::info!(
         "Snapshot {} written ({nodes} nodes) in {:?}",
         path.display(),

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::persistence::{RollPolicy, TxnLogWriter};
+use crate::persistence::{RollPolicy, TxnDigest, TxnLogWriter, DIGEST_VERSION};
 use crate::server::final_stage::{Apply, FinalStage};
 use crate::server::pipeline::Work;
 use crate::server::session::Close;
@@ -77,7 +77,12 @@ fn log_loop(
             if let Work::Request(p) = work {
                 if let Some(txn) = &p.txn {
                     appended = true;
-                    result = result.and_then(|_| writer.append(txn));
+                    // The digest ZooKeeper 3.6+ appends (digest.enabled, its default).
+                    let digest = p.tree_digest.map(|tree_digest| TxnDigest {
+                        version: DIGEST_VERSION,
+                        tree_digest,
+                    });
+                    result = result.and_then(|_| writer.append_with_digest(txn, digest.as_ref()));
                 }
             }
         }

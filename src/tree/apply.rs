@@ -288,12 +288,15 @@ impl DataTree {
         }
         let acl = self.intern_acl(acl);
         if let Some(existing) = self.nodes.get_mut(path) {
-            // Java sets the txn's ACL on the existing node before failing.
-            let old = std::mem::replace(&mut existing.acl, acl);
-            self.release_acl(old);
+            // ZooKeeper 3.8 allocates the list's id here (`convertAcls`) but
+            // keeps the node's ACL. Setting it too repairs a node whose ACL id a
+            // fuzzy snapshot could not resolve; after replay the result is the same.
+            existing.acl = acl;
             return Err(ErrorCode::NodeExists);
         }
         let parent = self.nodes.get_mut(parent_key).expect("checked above");
+        // nodes.preChange / postChange around the parent's update.
+        let parent_before = parent.digest();
         let new_cversion = if parent_cversion == -1 {
             parent.stat.cversion + 1
         } else {
@@ -307,13 +310,19 @@ impl DataTree {
         }
         parent.children.insert(child.to_owned());
         let parent_acl = parent.acl.clone();
+        let parent_delta = parent.digest().wrapping_sub(parent_before);
         let node = Node::new(
+            path,
             data.clone(),
             acl.clone(),
             create_stat(zxid, time, owner),
             self.extended_types_enabled,
         );
         let stat = node.stat();
+        self.digest = self
+            .digest
+            .wrapping_add(parent_delta)
+            .wrapping_add(node.digest());
         self.track_owner(path, &node);
         self.data_size += super::java_len(path) + data.as_ref().map_or(0, |d| d.len() as i64);
         self.nodes.insert(path.to_owned(), node);
@@ -351,16 +360,19 @@ impl DataTree {
             return Err(ErrorCode::BadArguments);
         }
         let parent = self.nodes.get_mut(parent_key).ok_or(ErrorCode::NoNode)?;
+        let parent_before = parent.digest();
         parent.children.remove(child);
         if zxid > parent.stat.pzxid {
             parent.stat.pzxid = zxid;
         }
         let parent_acl = parent.acl.clone();
+        let parent_delta = parent.digest().wrapping_sub(parent_before);
+        self.digest = self.digest.wrapping_add(parent_delta);
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
+        self.digest = self.digest.wrapping_sub(node.digest());
         self.data_size -= super::java_len(path) + node.data.as_ref().map_or(0, |d| d.len() as i64);
         self.untrack_owner(path, &node);
         let acl = node.acl.clone();
-        self.release_acl(node.acl);
 
         let processed = self.data_watches.trigger(path, event_type::NODE_DELETED);
         notify(ev, &processed, None, event_type::NODE_DELETED, path, &acl);
@@ -403,11 +415,13 @@ impl DataTree {
             .get_mut(Self::key(path))
             .ok_or(ErrorCode::NoNode)?;
         let old_len = n.data.as_ref().map_or(0, |d| d.len() as i64);
-        n.data = data.clone();
+        let before = n.digest();
+        n.set_data(path, data.clone());
         n.stat.mtime = time;
         n.stat.mzxid = zxid;
         n.stat.version = version;
         let stat = n.stat();
+        self.digest = self.digest.wrapping_add(n.digest().wrapping_sub(before));
         let acl = n.acl.clone();
         self.data_size += data.as_ref().map_or(0, |d| d.len() as i64) - old_len;
         let w = self
@@ -425,9 +439,11 @@ impl DataTree {
         let acl = self.intern_acl(acl);
         let n = self.nodes.get_mut(Self::key(path)).expect("checked above");
         let old = std::mem::replace(&mut n.acl, acl);
+        let before = n.digest();
         n.stat.aversion = version;
         let stat = n.stat();
-        self.release_acl(old);
+        self.digest = self.digest.wrapping_add(n.digest().wrapping_sub(before));
+        drop(old);
         Ok(stat)
     }
 
@@ -472,8 +488,10 @@ impl DataTree {
             cversion
         };
         if cversion > n.stat.cversion {
+            let before = n.digest();
             n.stat.cversion = cversion;
             n.stat.pzxid = zxid;
+            self.digest = self.digest.wrapping_add(n.digest().wrapping_sub(before));
         }
         Ok(())
     }

@@ -8,11 +8,18 @@
 //! the two watch tables. ACL lists are shared between nodes holding the same
 //! list (`ReferenceCountedACLCache`).
 //!
+//! It also keeps the tree digest ZooKeeper 3.6+ writes into logs and
+//! snapshots (`NodeHashMapImpl`): the wrapping sum of every node's term, the
+//! old term taken out and the new one added on each change.
+//!
 //! Submodules: [`path`] (validation), [`acl`] (checks and fix-up), [`node`],
-//! [`watches`], `apply` (txn application).
+//! [`digest`] (a node's term), [`watches`], `apply` (txn application).
 
 pub mod acl;
 mod apply;
+pub mod digest;
+#[cfg(test)]
+mod digest_tests;
 pub mod node;
 pub mod path;
 #[cfg(test)]
@@ -21,7 +28,7 @@ mod tests;
 mod watch_tests;
 pub mod watches;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::proto::data::{Acl, StatPersisted};
@@ -39,13 +46,20 @@ pub struct DataTree {
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
-    acl_cache: HashSet<Arc<[Acl]>>,
+    /// Every ACL list ever used, with the id a snapshot refers to it by.
+    /// Ids go up in first-use (txn) order and are never reused or dropped, so
+    /// a list first used while a fuzzy snapshot is written gets the id
+    /// ZooKeeper's `ReferenceCountedACLCache` allocates when it replays that
+    /// txn over the snapshot (ids continue from the largest in the map).
+    acl_cache: HashMap<Arc<[Acl]>, i64>,
     data_watches: WatchTable,
     child_watches: WatchTable,
     last_processed_zxid: i64,
     extended_types_enabled: bool,
     /// `nodeDataSize`: UTF-16 path lengths plus data lengths.
     data_size: i64,
+    /// `nodes.getDigest()`: the wrapping sum of [`Node::digest`] over all nodes.
+    digest: i64,
 }
 
 /// What a session watches (`watches_for`).
@@ -83,12 +97,13 @@ impl DataTree {
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
-            acl_cache: HashSet::new(),
+            acl_cache: HashMap::new(),
             data_watches: WatchTable::default(),
             child_watches: WatchTable::default(),
             last_processed_zxid: 0,
             extended_types_enabled,
             data_size: 0,
+            digest: 0,
         };
         let open = t.intern_acl(&Acl::open_unsafe());
         for path in ["/", "/zookeeper", "/zookeeper/quota"] {
@@ -157,13 +172,14 @@ impl DataTree {
                 None => return false,
             }
         }
-        let mut node = Node::new(data, acl, stat, self.extended_types_enabled);
+        let mut node = Node::new(path, data, acl, stat, self.extended_types_enabled);
+        self.digest = self.digest.wrapping_add(node.digest());
         if let Some(mut old) = self.nodes.remove(path) {
+            self.digest = self.digest.wrapping_sub(old.digest());
             // Replacing (the root from a snapshot): keep the links to children.
             self.data_size -= java_len(path) + old.data.as_ref().map_or(0, |d| d.len() as i64);
             self.untrack_owner(path, &old);
             node.children = std::mem::take(&mut old.children);
-            self.release_acl(old.acl);
         }
         self.track_owner(path, &node);
         self.data_size += java_len(path) + node.data.as_ref().map_or(0, |d| d.len() as i64);
@@ -208,19 +224,13 @@ impl DataTree {
 
     /// `aclCache.convertAcls`: the shared copy of an ACL list.
     fn intern_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
-        if let Some(a) = self.acl_cache.get(acl) {
+        if let Some((a, _)) = self.acl_cache.get_key_value(acl) {
             return a.clone();
         }
         let a: Arc<[Acl]> = Arc::from(acl);
-        self.acl_cache.insert(a.clone());
+        let id = self.acl_cache.len() as i64 + 1;
+        self.acl_cache.insert(a.clone(), id);
         a
-    }
-
-    /// `aclCache.removeUsage`: drops the cache entry with its last user.
-    fn release_acl(&mut self, acl: Arc<[Acl]>) {
-        if Arc::strong_count(&acl) == 2 {
-            self.acl_cache.remove(&*acl);
-        }
     }
 
     // ---- queries -------------------------------------------------------
@@ -320,6 +330,19 @@ impl DataTree {
         self.nodes.len() + 1
     }
 
+    /// `getTreeDigest()`: the digest of the tree as it is now.
+    pub fn tree_digest(&self) -> i64 {
+        self.digest
+    }
+
+    /// The digest recomputed from every node (for checks; O(nodes)).
+    pub fn compute_tree_digest(&self) -> i64 {
+        self.nodes
+            .iter()
+            .map(|(p, n)| digest::digest_term(digest::digest_prefix(p, n.data()), &n.stat))
+            .fold(0i64, i64::wrapping_add)
+    }
+
     /// `cachedApproximateDataSize()` (`mntr` zk_approximate_data_size).
     pub fn approximate_data_size(&self) -> i64 {
         self.data_size
@@ -330,9 +353,19 @@ impl DataTree {
         self.nodes.iter().map(|(p, n)| (p.as_str(), n))
     }
 
-    /// The distinct ACL lists in use (`aclCacheSize` and the snapshot's ACL map).
+    /// Every distinct ACL list used so far (`aclCacheSize`).
     pub fn acl_lists(&self) -> impl Iterator<Item = &Arc<[Acl]>> {
-        self.acl_cache.iter()
+        self.acl_cache.keys()
+    }
+
+    /// Every ACL list with its snapshot id (1, 2, ... in first-use order).
+    pub fn acl_ids(&self) -> impl Iterator<Item = (i64, &Arc<[Acl]>)> {
+        self.acl_cache.iter().map(|(a, id)| (*id, a))
+    }
+
+    /// The snapshot id of a list in use by some node.
+    pub fn acl_id(&self, acl: &[Acl]) -> Option<i64> {
+        self.acl_cache.get(acl).copied()
     }
 
     // ---- watches -------------------------------------------------------

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::digest::{digest_prefix, digest_term};
 use crate::proto::data::{Acl, Stat, StatPersisted};
 
 /// `EphemeralType.CONTAINER_EPHEMERAL_OWNER`.
@@ -93,22 +94,43 @@ pub struct Node {
     pub(crate) children: BTreeSet<String>,
     /// `EphemeralType.get(stat.ephemeralOwner)`, fixed when the node is stored.
     pub(crate) kind: EphemeralType,
+    /// CRC32 of path and data for the digest ([`super::digest::digest_prefix`]);
+    /// the cache `DataNode.digestCached` plays in Java.
+    pub(crate) digest_prefix: Option<u32>,
 }
 
 impl Node {
     pub(crate) fn new(
+        path: &str,
         data: Option<Vec<u8>>,
         acl: Arc<[Acl]>,
         stat: StatPersisted,
         extended_types_enabled: bool,
     ) -> Node {
         Node {
+            digest_prefix: digest_prefix(path, data.as_deref()),
             data,
             acl,
             kind: EphemeralType::of(stat.ephemeral_owner, extended_types_enabled),
             stat,
             children: BTreeSet::new(),
         }
+    }
+
+    /// This node's term of the tree digest (`DigestCalculator.calculateDigest`).
+    pub fn digest(&self) -> i64 {
+        digest_term(self.digest_prefix, &self.stat)
+    }
+
+    /// The cached CRC32 of path and data the digest term starts from.
+    pub fn digest_prefix(&self) -> Option<u32> {
+        self.digest_prefix
+    }
+
+    /// Replaces the data, keeping the digest cache in step.
+    pub(crate) fn set_data(&mut self, path: &str, data: Option<Vec<u8>>) {
+        self.digest_prefix = digest_prefix(path, data.as_deref());
+        self.data = data;
     }
 
     /// The data; `None` when a client stored null.
@@ -197,6 +219,7 @@ mod tests {
     #[test]
     fn client_stat_translates_cversion_and_owner() {
         let mut n = Node::new(
+            "/n",
             Some(b"abc".to_vec()),
             Arc::from(Acl::open_unsafe()),
             create_stat(5, 7, 0),
@@ -207,6 +230,7 @@ mod tests {
         let s = n.stat();
         assert_eq!((s.cversion, s.num_children, s.data_length), (5, 1, 3));
         let c = Node::new(
+            "/c",
             None,
             Arc::from(Vec::new()),
             create_stat(5, 7, CONTAINER_EPHEMERAL_OWNER),
