@@ -603,9 +603,4 @@ def test_acls_created_during_snapshots_candidate_to_zookeeper(migration, request
     bad_zk = check("zookeeper", "zookeeper")
     assert not bad_cand, f"{cand} after kill -9: wrong ACLs:\n" + "\n".join(bad_cand[:20])
     msg = f"ZooKeeper on {cand}'s data dir: {len(bad_zk)} wrong ACLs:\n" + "\n".join(bad_zk[:20])
-    if bad_zk and cand == "ferrokeeper":
-        # Known: ferrokeeper numbers ACL lists first used during a snapshot in
-        # tree order; ZooKeeper re-allocates ids in txn order on replay and so
-        # hands such nodes another node's ACL.
-        pytest.xfail(msg)
     assert not bad_zk, msg
