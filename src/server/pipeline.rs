@@ -28,8 +28,6 @@ pub struct Prepared {
     /// Where the reply goes; `None` for server-made requests (expiry).
     pub conn: Option<ConnHandle>,
     pub auth: Arc<Vec<Id>>,
-    /// For createSession: the negotiated timeout to put in the ConnectResponse.
-    pub session_timeout_ms: i32,
     /// With a txn: the tree digest once it is applied, which the log stage
     /// writes after the entry (`Request.getTxnDigest`). Prep sets it.
     pub tree_digest: Option<i64>,

@@ -189,7 +189,6 @@ impl Prep {
             close_after: false,
             conn: Some(msg.conn.clone()),
             auth: msg.auth.clone(),
-            session_timeout_ms: 0,
             tree_digest: None,
         }
     }
@@ -278,7 +277,6 @@ impl Prep {
             close_after: false,
             conn: None,
             auth: Arc::new(Vec::new()),
-            session_timeout_ms: 0,
             tree_digest: None,
         })));
     }
@@ -351,7 +349,6 @@ impl Handler<Connect> for Prep {
                 close_after: false,
                 conn: Some(msg.conn),
                 auth: Arc::new(Vec::new()),
-                session_timeout_ms: timeout,
                 tree_digest: None,
             })));
             return;
