@@ -86,9 +86,28 @@ impl DigestCheck {
     }
 }
 
+/// Deletes `snapshot.*.tmp` files: snapshots a crash interrupted before their
+/// rename (a finished snapshot never has the suffix).
+fn remove_unfinished_snapshots(dirs: &DataDirs) {
+    let Ok(entries) = std::fs::read_dir(&dirs.snap_dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snapshot.") && name.ends_with(".tmp") {
+            tracing::warn!("removing unfinished snapshot {}", entry.path().display());
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!("cannot remove {}: {e}", entry.path().display());
+            }
+        }
+    }
+}
+
 /// Rebuilds the tree and sessions from `dataDir` / `dataLogDir`.
 pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistError> {
     let started = Instant::now();
+    remove_unfinished_snapshots(dirs);
     let mut tree = DataTree::with_extended_types(config.extended_types_enabled);
     let mut sessions = BTreeMap::new();
     let mut digests = DigestCheck::default();
