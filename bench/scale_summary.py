@@ -101,6 +101,15 @@ def main(out):
             hz = (iz["heap_used_kb_after"] - iz["heap_used_kb_before"]) * 1024 / n
             print(f"| ZooKeeper heap used per session | {hz:,.0f} B | | |")
         print(f"| open fds | {iz['fds']:,} | {iff['fds']:,} | |")
+        conn = {}
+        for server in ("zookeeper", "ferrokeeper"):
+            p = os.path.join(out, f"idle.{server}.json")
+            if os.path.exists(p):
+                conn[server] = json.load(open(p))
+        if len(conn) == 2:
+            a, b = conn["zookeeper"], conn["ferrokeeper"]
+            print(f"| time to connect all | {a['connect_seconds']:.1f} s | {b['connect_seconds']:.1f} s | {ratio(b['connect_seconds'], a['connect_seconds'])} |")
+            print(f"| sessions lost while held | {a['lost']} | {b['lost']} | |")
         print()
 
     fs = [r for r in rows if r["phase"] == "fsync"]
