@@ -21,12 +21,14 @@
 #   REC_REPEATS [1] IDLE_SESSIONS [10000] FSYNC_ROUNDS [3] DURATION [6]
 #   WARMUP [2] SESSIONS [16] INFLIGHT [8] KEYS [1000] SNAPCOUNT [] (zoo.cfg
 #   snapCount for the load phase; server default when empty) ZK_JAVA_OPTS []
+#   SERVERS ["zookeeper ferrokeeper"] (load and idle phases)
 #   SKIP_BUILD [0] FK_REV [git HEAD] OUT [target/bench-scale/<timestamp>] MIN_FREE_GB [15]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PHASES=${PHASES:-"load idle fsync"}
+SERVERS=${SERVERS:-"zookeeper ferrokeeper"}
 NODES=${NODES:-1000000}
 PARENTS=${PARENTS:-10}
 VALUE_SIZE=${VALUE_SIZE:-100}
@@ -154,7 +156,7 @@ probe() { # port path since_ns -> prints ready_ms
     echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
     echo "zookeeper: Debian $ZK_VERSION, $(java -version 2>&1 | head -1)"
     echo "ferrokeeper: ${FK_REV:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty tree)')}"
-    echo "settings: PHASES=\"$PHASES\" NODES=$NODES PARENTS=$PARENTS VALUE_SIZE=$VALUE_SIZE POP_SESSIONS=$POP_SESSIONS POP_INFLIGHT=$POP_INFLIGHT SETTLE=$SETTLE REC_REPEATS=$REC_REPEATS IDLE_SESSIONS=$IDLE_SESSIONS FSYNC_ROUNDS=$FSYNC_ROUNDS DURATION=$DURATION SESSIONS=$SESSIONS INFLIGHT=$INFLIGHT SNAPCOUNT=${SNAPCOUNT:-default}"
+    echo "settings: PHASES=\"$PHASES\" SERVERS=\"$SERVERS\" ZK_JAVA_OPTS=\"$ZK_JAVA_OPTS\" NODES=$NODES PARENTS=$PARENTS VALUE_SIZE=$VALUE_SIZE POP_SESSIONS=$POP_SESSIONS POP_INFLIGHT=$POP_INFLIGHT SETTLE=$SETTLE REC_REPEATS=$REC_REPEATS IDLE_SESSIONS=$IDLE_SESSIONS FSYNC_ROUNDS=$FSYNC_ROUNDS DURATION=$DURATION SESSIONS=$SESSIONS INFLIGHT=$INFLIGHT SNAPCOUNT=${SNAPCOUNT:-default}"
     echo "ulimit -n: $(ulimit -n)"
     echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"
@@ -290,8 +292,8 @@ phase_fsync() {
 
 for phase in $PHASES; do
     case "$phase" in
-        load) phase_load zookeeper; phase_load ferrokeeper ;;
-        idle) phase_idle zookeeper; phase_idle ferrokeeper ;;
+        load) for s in $SERVERS; do phase_load "$s"; done ;;
+        idle) for s in $SERVERS; do phase_idle "$s"; done ;;
         fsync) phase_fsync ;;
         *) log "unknown phase $phase"; exit 2 ;;
     esac
