@@ -155,7 +155,7 @@ impl Session {
                 id: peer.ip().to_string(),
             }]);
             let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
-            let stats = Arc::new(ConnStats::new(id, peer));
+            let stats = Arc::new(ConnStats::new(id, peer, &shared.stats));
             shared.stats.register(stats.clone());
             Session {
                 id,

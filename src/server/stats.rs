@@ -18,6 +18,13 @@ use crate::proto::opcode::OpCode;
 
 const R: Ordering = Ordering::Relaxed;
 
+/// Adds to a counter only its owner writes: a plain load and store, no
+/// locked instruction on the request path. (`crst` from another thread may
+/// lose against a concurrent update; ZooKeeper's counters are as loose.)
+fn bump(a: &AtomicU64, by: u64) {
+    a.store(a.load(R).wrapping_add(by), R);
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn wall_ms() -> u64 {
     SystemTime::now()
@@ -105,11 +112,28 @@ impl Latency {
         l
     }
 
+    /// A sample from any thread (the server-wide counter).
     pub fn add(&self, ms: u64) {
-        self.min.fetch_min(ms, R);
-        self.max.fetch_max(ms, R);
+        if ms < self.min.load(R) {
+            self.min.fetch_min(ms, R);
+        }
+        if ms > self.max.load(R) {
+            self.max.fetch_max(ms, R);
+        }
         self.total.fetch_add(ms, R);
         self.count.fetch_add(1, R);
+    }
+
+    /// A sample from the only writer (a connection's own counter).
+    fn add_owned(&self, ms: u64) {
+        if ms < self.min.load(R) {
+            self.min.store(ms, R);
+        }
+        if ms > self.max.load(R) {
+            self.max.store(ms, R);
+        }
+        bump(&self.total, ms);
+        bump(&self.count, 1);
     }
 
     pub fn reset(&self) {
@@ -173,18 +197,17 @@ pub struct ConnStats {
     last_resp_ms: AtomicU64,
     last_latency: AtomicU64,
     latency: Latency,
-    /// Last packet from the client (ms since the epoch): the session and
-    /// connection expiry that `dump` shows are counted from here.
+    /// Last packet from the client (ms since the server started): the
+    /// session and connection expiry that `dump` shows are counted from here.
     last_activity_ms: AtomicU64,
 }
 
 impl ConnStats {
-    pub fn new(id: u64, peer: SocketAddr) -> Self {
-        let now = wall_ms();
+    pub fn new(id: u64, peer: SocketAddr, server: &ServerStats) -> Self {
         ConnStats {
             id,
             peer,
-            established_ms: now,
+            established_ms: wall_ms(),
             reading: AtomicBool::new(true),
             session_id: AtomicI64::new(0),
             timeout_ms: AtomicI32::new(0),
@@ -197,33 +220,31 @@ impl ConnStats {
             last_resp_ms: AtomicU64::new(0),
             last_latency: AtomicU64::new(0),
             latency: Latency::new(),
-            last_activity_ms: AtomicU64::new(now),
+            last_activity_ms: AtomicU64::new(server.uptime_ms()),
         }
     }
 
     /// A packet (frame or four-letter word) arrived from the client.
     pub fn packet_received(&self, server: &ServerStats) {
-        self.recved.fetch_add(1, R);
-        self.last_activity_ms.store(wall_ms(), R);
+        bump(&self.recved, 1);
+        self.last_activity_ms.store(server.uptime_ms(), R);
         server.packets_received.fetch_add(1, R);
     }
 
     /// A frame (reply, notification) or a four-letter-word answer was written.
     pub fn packet_sent(&self, server: &ServerStats) {
-        self.sent.fetch_add(1, R);
+        bump(&self.sent, 1);
         server.packets_sent.fetch_add(1, R);
     }
 
     /// A request went into the pipeline.
     pub fn request_queued(&self) {
-        self.queued.fetch_add(1, R);
+        bump(&self.queued, 1);
     }
 
     /// A queued request will get no reply.
     pub fn request_dropped(&self) {
-        let _ = self
-            .queued
-            .fetch_update(R, R, |q| Some(q.saturating_sub(1)));
+        self.queued.store(self.queued.load(R).saturating_sub(1), R);
     }
 
     /// The answer to a queued request left (`updateStatsForResponse`).
@@ -253,7 +274,7 @@ impl ConnStats {
             R,
         );
         self.last_latency.store(ms, R);
-        self.latency.add(ms);
+        self.latency.add_owned(ms);
         server.latency.add(ms);
     }
 
@@ -280,8 +301,9 @@ impl ConnStats {
         self.queued.load(R)
     }
 
-    pub fn last_activity_ms(&self) -> u64 {
-        self.last_activity_ms.load(R)
+    /// When the client last sent a packet, in ms since the epoch.
+    pub fn last_activity_wall_ms(&self, server: &ServerStats) -> u64 {
+        server.started_wall_ms + self.last_activity_ms.load(R)
     }
 
     /// `crst`: `ServerCnxn.resetStats`.
@@ -410,7 +432,7 @@ impl ServerStats {
             let sid = c.session_id();
             if sid != 0 {
                 let mut d = self.detached.lock().expect("detached lock");
-                d.insert(sid, c.last_activity_ms());
+                d.insert(sid, c.last_activity_wall_ms(self));
             }
         }
     }
@@ -443,7 +465,7 @@ impl ServerStats {
         for c in self.connections() {
             let sid = c.session_id();
             if let Some(t) = out.get_mut(&sid) {
-                *t = (*t).max(c.last_activity_ms());
+                *t = (*t).max(c.last_activity_wall_ms(self));
             }
         }
         out
@@ -476,7 +498,7 @@ mod tests {
     #[test]
     fn connection_lines() {
         let server = ServerStats::new();
-        let c = ConnStats::new(1, "127.0.0.1:5000".parse().unwrap());
+        let c = ConnStats::new(1, "127.0.0.1:5000".parse().unwrap(), &server);
         c.packet_received(&server);
         assert_eq!(
             c.describe(false),

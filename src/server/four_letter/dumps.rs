@@ -110,7 +110,8 @@ pub fn dump(shared: &Shared) -> String {
             Ok(t) if t > 0 => t,
             _ => CNXN_EXPIRY_INTERVAL_MS,
         };
-        let at = round_to_next(c.last_activity_ms() + timeout, CNXN_EXPIRY_INTERVAL_MS);
+        let last = c.last_activity_wall_ms(&shared.stats);
+        let at = round_to_next(last + timeout, CNXN_EXPIRY_INTERVAL_MS);
         let line = format!("ip: /{} sessionId: 0x{:x}", c.peer, c.session_id());
         buckets.entry(at).or_default().push(line);
     }
