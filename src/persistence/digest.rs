@@ -20,30 +20,9 @@ pub const DIGEST_VERSION: i32 = 2;
 /// Add it to the tree digest when a node appears, subtract it when the node
 /// goes or before it changes, add the new term after.
 pub fn node_digest(path: &str, data: Option<&[u8]>, stat: &StatPersisted) -> i64 {
-    // ZooDefs.ZOOKEEPER_NODE_SUBTREE is "/zookeeper/" (trailing slash), so the
-    // node /zookeeper itself is counted and its descendants are not.
-    if path.starts_with("/zookeeper/") {
-        return 0;
-    }
-    let path = if path == "/" { "" } else { path };
-    let mut h = crc32fast::Hasher::new();
-    h.update(path.as_bytes());
-    if let Some(d) = data {
-        h.update(d);
-    }
-    let mut b = [0u8; 60];
-    let mut at = 0;
-    for v in [stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.mtime] {
-        b[at..at + 8].copy_from_slice(&v.to_be_bytes());
-        at += 8;
-    }
-    for v in [stat.version, stat.cversion, stat.aversion] {
-        b[at..at + 4].copy_from_slice(&v.to_be_bytes());
-        at += 4;
-    }
-    b[at..at + 8].copy_from_slice(&stat.ephemeral_owner.to_be_bytes());
-    h.update(&b);
-    h.finalize() as i64
+    // The tree computes the same term in two parts so it can cache the costly one.
+    use crate::tree::digest::{digest_prefix, digest_term};
+    digest_term(digest_prefix(path, data), stat)
 }
 
 /// `DataTree.ZxidDigest`: the tree digest as of `zxid`, written after a
