@@ -24,6 +24,8 @@ pub struct TakeSnapshot;
 pub struct Snapshotter {
     shared: Arc<Shared>,
     dirs: DataDirs,
+    /// Take a snapshot as soon as the thread starts (the start-up snapshot).
+    snapshot_first: bool,
 }
 
 /// Nodes copied per read-lock hold: final waits at most this long for a snapshot.
@@ -125,10 +127,26 @@ fn write_snapshot(
 }
 
 impl Snapshotter {
-    /// Starts the snapshotter on a thread of its own.
-    pub fn start_on_own_thread(shared: Arc<Shared>, dirs: DataDirs) -> Addr<Snapshotter> {
+    /// Starts the snapshotter on a thread of its own; with `snapshot_first`
+    /// it writes a snapshot there before anything else (and before purging).
+    pub fn start_on_own_thread(
+        shared: Arc<Shared>,
+        dirs: DataDirs,
+        snapshot_first: bool,
+    ) -> Addr<Snapshotter> {
         let arbiter = Arbiter::new();
-        Snapshotter::start_in_arbiter(&arbiter.handle(), move |_| Snapshotter { shared, dirs })
+        Snapshotter::start_in_arbiter(&arbiter.handle(), move |_| Snapshotter {
+            shared,
+            dirs,
+            snapshot_first,
+        })
+    }
+
+    fn snapshot(&self) {
+        if let Err(e) = snapshot_now(&self.shared, &self.dirs) {
+            // The log still holds everything: a failed snapshot loses nothing.
+            tracing::error!("Snapshot failed: {e}");
+        }
     }
 
     fn purge(&self) {
@@ -144,6 +162,9 @@ impl Actor for Snapshotter {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.snapshot_first {
+            self.snapshot();
+        }
         let hours = self.shared.config.purge_interval_hours;
         if hours > 0 {
             tracing::info!(
@@ -159,9 +180,6 @@ impl Actor for Snapshotter {
 impl Handler<TakeSnapshot> for Snapshotter {
     type Result = ();
     fn handle(&mut self, _: TakeSnapshot, _: &mut Context<Self>) {
-        if let Err(e) = snapshot_now(&self.shared, &self.dirs) {
-            // The log still holds everything: a failed snapshot loses nothing.
-            tracing::error!("Snapshot failed: {e}");
-        }
+        self.snapshot();
     }
 }

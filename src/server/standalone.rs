@@ -41,10 +41,16 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     let writer = TxnLogWriter::open(&dirs.log_dir, log_options)
         .map_err(|e| startup_error("cannot open the transaction log", e))?;
     let restored = recovered.sessions.clone();
+    let from_snapshot = recovered.from_snapshot;
     let shared = Arc::new(Shared::new(config, recovered.tree, recovered.sessions));
-    // A clean snapshot at start-up, as ZooKeeper takes one after loading.
-    snapshot_now(&shared, &dirs).map_err(|e| startup_error("cannot write a snapshot", e))?;
-    let snapshotter = Snapshotter::start_on_own_thread(shared.clone(), dirs);
+    // A clean snapshot at start-up, as ZooKeeper takes one after loading. A new
+    // data dir gets it before any txn is logged (logs without a snapshot are
+    // refused at the next start); otherwise the snapshotter writes it while
+    // clients are served — the old snapshot and logs still recover everything.
+    if !from_snapshot {
+        snapshot_now(&shared, &dirs).map_err(|e| startup_error("cannot write a snapshot", e))?;
+    }
+    let snapshotter = Snapshotter::start_on_own_thread(shared.clone(), dirs, from_snapshot);
     let pipeline_shared = shared.clone();
     let prep = Prep::create(move |ctx| {
         let final_stage = FinalStage::new(pipeline_shared.clone(), ctx.address()).start();
