@@ -13,6 +13,8 @@ use crate::persistence::{
     find_valid_snapshot, list_files, replay, DataDirs, PersistError, ZxidDigest, DIGEST_VERSION,
     LOG_PREFIX,
 };
+use crate::persistence::snapshot::OPEN_ACL_REF;
+use crate::proto::data::Acl;
 use crate::tree::DataTree;
 use crate::txn::TxnBody;
 
@@ -21,6 +23,8 @@ pub struct Recovered {
     pub tree: DataTree,
     /// Live sessions with their timeouts (they may reconnect, or expire).
     pub sessions: BTreeMap<i64, i32>,
+    /// A valid snapshot was found (the data dir is not new).
+    pub from_snapshot: bool,
 }
 
 /// Tracks the sessions a txn opens or closes (`ZKDatabase.sessionsWithTimeouts`).
@@ -111,20 +115,26 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
     let mut tree = DataTree::with_extended_types(config.extended_types_enabled);
     let mut sessions = BTreeMap::new();
     let mut digests = DigestCheck::default();
+    let mut from_snapshot = false;
     let (snap_zxid, anchor) = match find_valid_snapshot(&dirs.snap_dir)? {
-        Some(snap) => {
-            for node in &snap.nodes {
+        Some(mut snap) => {
+            from_snapshot = true;
+            let nodes = std::mem::take(&mut snap.nodes);
+            let node_count = nodes.len();
+            let open = Acl::open_unsafe();
+            for node in nodes {
                 // A fuzzy snapshot may name an ACL its map lacks; the log fixes it.
-                let acl = snap
-                    .acl(node.acl)
-                    .map(|a| a.into_owned())
-                    .unwrap_or_default();
-                let path = if node.path.is_empty() {
-                    "/"
+                let acl: &[Acl] = if node.acl == OPEN_ACL_REF {
+                    &open
                 } else {
-                    &node.path
+                    snap.acls.get(&node.acl).map_or(&[], Vec::as_slice)
                 };
-                if !tree.restore_node(path, node.data.clone(), &acl, node.stat) {
+                let path = if node.path.is_empty() {
+                    "/".to_owned()
+                } else {
+                    node.path
+                };
+                if !tree.restore_node(&path, node.data, acl, node.stat) {
                     return Err(PersistError::Corrupt {
                         file: snap.path.clone(),
                         offset: 0,
@@ -138,7 +148,7 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
             tracing::info!(
                 "Reading snapshot {} ({} nodes, {} sessions)",
                 snap.path.display(),
-                snap.nodes.len(),
+                node_count,
                 snap.sessions.len()
             );
             (snap.zxid, snap.path)
@@ -187,5 +197,9 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
         tree.last_processed_zxid(),
         config.data_dir.display()
     );
-    Ok(Recovered { tree, sessions })
+    Ok(Recovered {
+        tree,
+        sessions,
+        from_snapshot,
+    })
 }

@@ -40,7 +40,9 @@ pub use watches::{event_type, WatchEvent, WatchMode, WatchTable, WatcherType};
 /// The tree of znodes with its watch tables.
 #[derive(Debug)]
 pub struct DataTree {
-    nodes: HashMap<String, Node>,
+    /// Keyed by full path; aHash (keyed per process, so clients cannot pick
+    /// colliding paths) is several times faster than SipHash on paths.
+    nodes: HashMap<String, Node, ahash::RandomState>,
     /// Session -> its ephemeral paths. As in Java a session's (possibly empty)
     /// set stays until its closeSession.
     ephemerals: HashMap<i64, BTreeSet<String>>,
@@ -93,7 +95,7 @@ impl DataTree {
     /// As [`DataTree::new`], with `zookeeper.extendedTypesEnabled` (TTL nodes) set.
     pub fn with_extended_types(extended_types_enabled: bool) -> DataTree {
         let mut t = DataTree {
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
