@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::persistence::snapshot::OPEN_ACL_REF;
 use crate::persistence::{
     find_valid_snapshot, list_files, replay, DataDirs, PersistError, ZxidDigest, DIGEST_VERSION,
     LOG_PREFIX,
 };
-use crate::persistence::snapshot::OPEN_ACL_REF;
 use crate::proto::data::Acl;
 use crate::tree::DataTree;
 use crate::txn::TxnBody;
