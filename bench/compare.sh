@@ -38,25 +38,10 @@ BENCH_THREADS=${BENCH_THREADS:-1}
 ZK_JAVA_OPTS=${ZK_JAVA_OPTS:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
 OUT=${OUT:-$ROOT/target/bench-compare/$(date +%Y%m%d-%H%M%S)}
-ZK_JAR=/usr/share/java/zookeeper.jar
-
 log() { echo "[compare $(date +%H:%M:%S)] $*" >&2; }
 
-# --- Apache ZooKeeper from Debian -------------------------------------------
-if [ ! -f "$ZK_JAR" ] || ! command -v java >/dev/null; then
-    log "installing Debian's zookeeper package"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq zookeeper >/dev/null
-fi
-ZK_VERSION=$(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo unknown)
-
-# --- ferrokeeper ---------------------------------------------------------------
-if [ "$SKIP_BUILD" != 1 ]; then
-    log "building ferrokeeper and ferrokeeper-bench (release)"
-    cargo build --release --quiet --bin ferrokeeper --bin ferrokeeper-bench
-fi
+# shellcheck source=bench/prepare.sh
+. "$ROOT/bench/prepare.sh"
 FK_BIN=$ROOT/target/release/ferrokeeper
 BENCH=$ROOT/target/release/ferrokeeper-bench
 

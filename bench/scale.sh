@@ -48,22 +48,10 @@ ZK_JAVA_OPTS=${ZK_JAVA_OPTS:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
 MIN_FREE_GB=${MIN_FREE_GB:-15}
 OUT=${OUT:-$ROOT/target/bench-scale/$(date +%Y%m%d-%H%M%S)}
-ZK_JAR=/usr/share/java/zookeeper.jar
-
 log() { echo "[scale $(date +%H:%M:%S)] $*" >&2; }
 
-if [ ! -f "$ZK_JAR" ] || ! command -v java >/dev/null; then
-    log "installing Debian's zookeeper package"
-    SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO=sudo
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq zookeeper >/dev/null
-fi
-ZK_VERSION=$(dpkg-query -W -f='${Version}' zookeeper 2>/dev/null || echo unknown)
-if [ "$SKIP_BUILD" != 1 ]; then
-    log "building ferrokeeper and ferrokeeper-bench (release)"
-    cargo build --release --quiet --bin ferrokeeper --bin ferrokeeper-bench
-fi
+# shellcheck source=bench/prepare.sh
+. "$ROOT/bench/prepare.sh"
 
 free_gb() { df -P --block-size=1G /tmp | awk 'NR == 2 {print $4}'; }
 check_disk() {
