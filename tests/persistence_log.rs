@@ -363,3 +363,60 @@ fn a_failed_writer_refuses_further_appends() {
     assert!(matches!(w.commit(), Err(PersistError::Failed(_))));
     assert!(matches!(w.append(&txn(3)), Err(PersistError::Failed(_))));
 }
+
+fn durable(prealloc_size: u64) -> TxnLogOptions {
+    TxnLogOptions {
+        prealloc_size,
+        force_sync: true,
+    }
+}
+
+#[test]
+fn write_outs_are_synced_on_another_thread_as_one_merged_ticket() {
+    let d = tempfile::tempdir().unwrap();
+    let mut w = TxnLogWriter::open(d.path(), durable(64 * 1024)).unwrap();
+    w.append(&txn(1)).unwrap();
+    let mut ticket = w.write_out().unwrap();
+    w.append(&txn(2)).unwrap();
+    w.roll().unwrap();
+    w.append(&txn(3)).unwrap();
+    ticket.merge(w.write_out().unwrap());
+    std::thread::spawn(move || ticket.sync()).join().unwrap().unwrap();
+    let (entries, _) = read_all(d.path(), 0);
+    let zxids: Vec<i64> = entries.iter().map(|e| e.txn.header.zxid).collect();
+    assert_eq!(zxids, vec![1, 2, 3]);
+    assert_eq!(log_files(d.path()).len(), 2);
+}
+
+#[test]
+fn zero_ahead_fills_the_preallocation_and_entries_written_over_it_read_back() {
+    use std::os::unix::fs::MetadataExt;
+    let d = tempfile::tempdir().unwrap();
+    let mut w = TxnLogWriter::open(d.path(), durable(8 * 1024 * 1024)).unwrap();
+    w.append(&txn(1)).unwrap();
+    w.commit().unwrap();
+    let file = w.current_file().unwrap().to_path_buf();
+    let sparse = std::fs::metadata(&file).unwrap().blocks() * 512;
+    w.zero_ahead().unwrap();
+    let filled = std::fs::metadata(&file).unwrap().blocks() * 512;
+    assert!(
+        filled >= 512 * 1024 && filled > sparse,
+        "allocated bytes: {sparse} before zero_ahead, {filled} after"
+    );
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 8 * 1024 * 1024);
+    // Past several chunks: every entry lands on zeroed or sparse space alike.
+    let mut z = 2;
+    while w.current_file_bytes() < 3 * 1024 * 1024 {
+        for _ in 0..50 {
+            w.append(&txn(z)).unwrap();
+            z += 1;
+        }
+        w.commit().unwrap();
+        w.zero_ahead().unwrap();
+    }
+    w.close().unwrap();
+    let (entries, iter) = read_all(d.path(), 0);
+    assert_eq!(entries.len() as i64, z - 1);
+    assert!(entries.iter().enumerate().all(|(i, e)| e.txn.header.zxid == i as i64 + 1));
+    assert!(iter.torn_tail().is_none());
+}

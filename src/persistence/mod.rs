@@ -23,6 +23,7 @@ pub mod purge;
 pub mod snapshot;
 pub mod snapstream;
 pub mod txnlog;
+mod zero_fill;
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +36,7 @@ pub use snapshot::{
     SnapshotWriter,
 };
 pub use snapstream::Compression;
-pub use txnlog::{RollPolicy, TxnLogOptions, TxnLogWriter};
+pub use txnlog::{PendingSync, RollPolicy, TxnLogOptions, TxnLogWriter};
 
 pub use crate::proto::txn::TxnDigest;
 

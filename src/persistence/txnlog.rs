@@ -3,15 +3,22 @@
 //! `FileHeader { "ZKLG", 2, dbid 0 }` followed by entries (see [`super::entry`]).
 //!
 //! Group commit: [`TxnLogWriter::append`] only encodes into memory;
-//! [`TxnLogWriter::commit`] writes the whole batch and fsyncs once (`fdatasync`,
-//! as `FileChannel.force(false)`), also covering files rolled since the last
-//! commit. A txn may be acknowledged only after the `commit` that follows its
-//! `append` returned `Ok`.
+//! [`TxnLogWriter::write_out`] writes the whole batch and returns a
+//! [`PendingSync`], whose [`sync`](PendingSync::sync) fsyncs once per file
+//! (`fdatasync`, as `FileChannel.force(false)`), also covering files rolled
+//! since. The sync may run on another thread while the writer goes on, and
+//! several tickets merge into one fsync. A txn may be acknowledged only after
+//! the sync of a ticket from a `write_out` after its `append` returned `Ok`;
+//! [`TxnLogWriter::commit`] does both steps at once.
 //!
 //! Files are preallocated in `preAllocSize` steps (`FilePadding`): when the write
 //! position comes within 4 KiB of the file's size the file is extended (sparse,
 //! reads as zeros), so an fsync rarely has to update the file size. A reader
 //! takes a zero length as the end of the entries.
+//!
+//! With `forceSync`, [`TxnLogWriter::zero_ahead`] also fills the preallocation
+//! with written zeros a chunk ahead of the write position (see
+//! [`super::zero_fill`]), so group-commit fsyncs flush only data.
 //!
 //! After any failed write or fsync the writer refuses everything
 //! ([`PersistError::Failed`]): what reached the disk is unknown, and a server
@@ -23,11 +30,13 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use rand::Rng;
 
 use super::entry::{encode_log_entry, FileHeader};
+use super::zero_fill::{open_direct, ZeroFill};
 use super::{io_err, log_file_name, sync_dir, PersistError, Result};
 use crate::proto::jute::Record;
 use crate::proto::txn::TxnDigest;
@@ -35,6 +44,10 @@ use crate::txn::Txn;
 
 /// `FilePadding.preAllocSize` default: 64 MiB.
 pub const DEFAULT_PREALLOC_SIZE: u64 = 64 * 1024 * 1024;
+
+/// How much [`TxnLogWriter::zero_ahead`] zeroes at a time; it does so once the
+/// write position is within half of this of the zeroed end.
+const ZERO_CHUNK: u64 = 1024 * 1024;
 
 /// Writer settings (`zookeeper.preAllocSize`, `zookeeper.forceSync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,12 +92,18 @@ pub fn padded_size(position: u64, file_size: u64, prealloc: u64) -> u64 {
 }
 
 struct OpenLog {
-    path: PathBuf,
-    file: File,
+    path: Arc<Path>,
+    file: Arc<File>,
+    /// Written since the last [`PendingSync`] was handed out.
+    unsynced: bool,
     /// Bytes written to the file (header + committed entries).
     position: u64,
     /// The file's length including preallocation.
     size: u64,
+    /// The preallocation after this offset is still a hole.
+    zeroed_to: u64,
+    /// An `O_DIRECT` handle for zero-filling, where the file system has one.
+    direct: Option<File>,
     txns: u64,
 }
 
@@ -95,11 +114,13 @@ pub struct TxnLogWriter {
     current: Option<OpenLog>,
     /// Entries appended to `current` since the last write-out.
     pending: Vec<u8>,
-    /// Rolled files whose last entries still need the next commit's fsync.
+    /// Rolled files whose last entries still need the next write-out's fsync.
     to_sync: Vec<OpenLog>,
     dir_dirty: bool,
     last_zxid: i64,
     failed: Option<PathBuf>,
+    /// Zeros for [`Self::zero_ahead`], allocated on first use.
+    zero_fill: Option<ZeroFill>,
 }
 
 impl TxnLogWriter {
@@ -118,6 +139,7 @@ impl TxnLogWriter {
             dir_dirty: false,
             last_zxid: 0,
             failed: None,
+            zero_fill: None,
         })
     }
 
@@ -155,9 +177,66 @@ impl TxnLogWriter {
     /// Writes every appended entry and (with `force_sync`) fsyncs each file
     /// written since the last commit: one fsync per file per batch.
     pub fn commit(&mut self) -> Result<()> {
-        self.check_failed()?;
-        let r = self.commit_inner();
+        let ticket = self.write_out()?;
+        let r = ticket.sync();
         self.guard(r)
+    }
+
+    /// Writes every appended entry to its file (no fsync) and returns what
+    /// must be synced before they may be acknowledged.
+    pub fn write_out(&mut self) -> Result<PendingSync> {
+        self.check_failed()?;
+        let r = self.write_pending();
+        self.guard(r)?;
+        let mut ticket = PendingSync {
+            force_sync: self.opts.force_sync,
+            ..PendingSync::default()
+        };
+        for log in self.to_sync.drain(..) {
+            ticket.add_file(&log);
+        }
+        if let Some(cur) = self.current.as_mut() {
+            if cur.unsynced {
+                ticket.add_file(cur);
+                cur.unsynced = false;
+            }
+        }
+        if self.dir_dirty {
+            ticket.dir = Some(self.dir.clone());
+            self.dir_dirty = false;
+        }
+        Ok(ticket)
+    }
+
+    /// With `force_sync`, fills the current file's preallocation with written,
+    /// synced zeros up to [`ZERO_CHUNK`] past the write position, when less
+    /// than half a chunk is left (see the module docs). Costs one write and
+    /// one fsync per chunk; call it while no reply waits on the log.
+    pub fn zero_ahead(&mut self) -> Result<()> {
+        self.check_failed()?;
+        let r = self.zero_ahead_inner();
+        self.guard(r)
+    }
+
+    fn zero_ahead_inner(&mut self) -> Result<()> {
+        let Some(cur) = self.current.as_mut() else {
+            return Ok(());
+        };
+        if !self.opts.force_sync || !self.pending.is_empty() {
+            return Ok(());
+        }
+        let start = cur.zeroed_to.max(cur.position);
+        if cur.position + ZERO_CHUNK / 2 <= start || start >= cur.size {
+            return Ok(());
+        }
+        let end = (cur.position + ZERO_CHUNK).min(cur.size);
+        let zero_fill = self
+            .zero_fill
+            .get_or_insert_with(|| ZeroFill::new(ZERO_CHUNK as usize));
+        cur.zeroed_to = zero_fill
+            .fill(&cur.file, cur.direct.as_ref(), start, end)
+            .map_err(io_err(&cur.path))?;
+        Ok(())
     }
 
     /// Ends the current file; the next append starts `log.<its zxid>`. The
@@ -167,7 +246,7 @@ impl TxnLogWriter {
         self.check_failed()?;
         let r = self.write_pending();
         self.guard(r)?;
-        if let Some(cur) = self.current.take() {
+        if let Some(cur) = self.current.take().filter(|c| c.unsynced) {
             self.to_sync.push(cur);
         }
         Ok(())
@@ -182,7 +261,7 @@ impl TxnLogWriter {
 
     /// The file being appended to, if one is open.
     pub fn current_file(&self) -> Option<&Path> {
-        self.current.as_ref().map(|c| c.path.as_path())
+        self.current.as_ref().map(|c| &*c.path)
     }
 
     /// Txns appended to the current file.
@@ -218,7 +297,7 @@ impl TxnLogWriter {
             let path = self
                 .current
                 .as_ref()
-                .map(|c| c.path.clone())
+                .map(|c| c.path.to_path_buf())
                 .unwrap_or_else(|| self.dir.clone());
             tracing::error!(file = %path.display(), "transaction log write failed; refusing further writes");
             self.failed = Some(path);
@@ -235,11 +314,19 @@ impl TxnLogWriter {
         file.write_all(&hdr).map_err(io_err(&path))?;
         let position = hdr.len() as u64;
         self.dir_dirty = true;
+        let direct = if self.opts.force_sync {
+            open_direct(&path)
+        } else {
+            None
+        };
         self.current = Some(OpenLog {
-            path,
-            file,
+            path: path.into(),
+            file: Arc::new(file),
+            unsynced: true,
             position,
             size: position,
+            zeroed_to: position,
+            direct,
             txns: 0,
         });
         Ok(())
@@ -259,27 +346,57 @@ impl TxnLogWriter {
             cur.file.set_len(new_size).map_err(io_err(&cur.path))?;
             cur.size = new_size;
         }
-        cur.file
+        (&*cur.file)
             .write_all(&self.pending)
             .map_err(io_err(&cur.path))?;
+        cur.unsynced = true;
         cur.position = end;
         cur.size = cur.size.max(end);
         self.pending.clear();
         Ok(())
     }
+}
 
-    fn commit_inner(&mut self) -> Result<()> {
-        self.write_pending()?;
-        if self.opts.force_sync {
-            for log in self.to_sync.iter().chain(self.current.iter()) {
-                log.file.sync_data().map_err(io_err(&log.path))?;
-            }
-            if self.dir_dirty {
-                sync_dir(&self.dir)?;
-                self.dir_dirty = false;
+/// What a [`TxnLogWriter::write_out`] left to make durable: the files it wrote
+/// to and, after creating a file, the directory. Tickets [`merge`](Self::merge)
+/// so one fsync per file covers several write-outs.
+#[derive(Default)]
+pub struct PendingSync {
+    force_sync: bool,
+    files: Vec<(Arc<Path>, Arc<File>)>,
+    dir: Option<PathBuf>,
+}
+
+impl PendingSync {
+    fn add_file(&mut self, log: &OpenLog) {
+        if !self.files.iter().any(|(_, f)| Arc::ptr_eq(f, &log.file)) {
+            self.files.push((log.path.clone(), log.file.clone()));
+        }
+    }
+
+    /// Adds `other`'s files and directory to this ticket.
+    pub fn merge(&mut self, other: PendingSync) {
+        self.force_sync |= other.force_sync;
+        for (path, file) in other.files {
+            if !self.files.iter().any(|(_, f)| Arc::ptr_eq(f, &file)) {
+                self.files.push((path, file));
             }
         }
-        self.to_sync.clear();
+        self.dir = self.dir.take().or(other.dir);
+    }
+
+    /// fsyncs (with `forceSync`) every file, then the directory: afterwards
+    /// the write-outs behind this ticket are durable.
+    pub fn sync(&self) -> Result<()> {
+        if !self.force_sync {
+            return Ok(());
+        }
+        for (path, file) in &self.files {
+            file.sync_data().map_err(io_err(path))?;
+        }
+        if let Some(dir) = &self.dir {
+            sync_dir(dir)?;
+        }
         Ok(())
     }
 }

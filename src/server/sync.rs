@@ -1,21 +1,25 @@
 //! The sync (log) stage: txns become durable here before final applies them.
 //!
-//! The actor hands items to a dedicated log thread, so a blocking fsync never
-//! stalls an event loop. That thread does group commit: it takes every item
-//! waiting, appends their txns to the log, fsyncs once, and only then passes
-//! the whole batch on in order — a reply to a write leaves only after its txn
-//! is on disk, and reads wait behind the writes that came before them (as in
-//! `SyncRequestProcessor`). Every `snapCount` txns (randomised) it rolls the log
-//! and asks the snapshotter for a snapshot. If the disk fails, nothing more is
-//! acknowledged: the batch's writers are disconnected (outcome unknown, as
-//! with any lost connection) and prep refuses new writes.
+//! The actor hands items to two threads, so a blocking fsync never stalls an
+//! event loop. The writer thread takes every item waiting, appends their txns
+//! to the log and writes them out; the syncer thread takes every written batch
+//! waiting, fsyncs once, and only then passes the batches on in order. So
+//! while one group commit's fsync runs, the next batch is already being
+//! encoded and written. A reply to a write leaves only after its txn is on
+//! disk, and reads wait behind the writes that came before them (as in
+//! `SyncRequestProcessor`). Every `snapCount` txns (randomised) the writer
+//! rolls the log and asks the snapshotter for a snapshot; between batches it
+//! zeroes the log file ahead of the write position, so fsyncs flush only data.
+//! If the disk fails, nothing more is acknowledged: the writers of unsynced
+//! txns are disconnected (outcome unknown, as with any lost connection) and
+//! prep refuses new writes.
 
 use std::sync::mpsc;
 use std::sync::Arc;
 
 use actix::prelude::*;
 
-use crate::persistence::{RollPolicy, TxnDigest, TxnLogWriter, DIGEST_VERSION};
+use crate::persistence::{PendingSync, RollPolicy, TxnDigest, TxnLogWriter, DIGEST_VERSION};
 use crate::server::final_stage::{Apply, FinalStage};
 use crate::server::pipeline::Work;
 use crate::server::session::Close;
@@ -34,7 +38,7 @@ pub struct SyncStage {
     to_log: mpsc::Sender<Work>,
 }
 
-/// Where the log thread sends its results.
+/// Where the syncer thread sends its results.
 pub struct LogTargets {
     pub next: Addr<FinalStage>,
     pub snapshotter: Addr<Snapshotter>,
@@ -42,26 +46,43 @@ pub struct LogTargets {
 }
 
 impl SyncStage {
-    /// Starts the log thread around `writer`.
+    /// Starts the writer and syncer threads around `writer`.
     pub fn new(writer: TxnLogWriter, targets: LogTargets) -> Self {
         let (tx, rx) = mpsc::channel();
-        let snap_count = targets.shared.config.snap_count;
+        let (to_syncer, written) = mpsc::channel();
+        let policy = RollPolicy::new(
+            targets.shared.config.snap_count,
+            RollPolicy::DEFAULT_SNAP_SIZE_BYTES,
+        );
+        let snapshotter = targets.snapshotter.clone();
         std::thread::Builder::new()
             .name("txn-log".into())
-            .spawn(move || {
-                let policy = RollPolicy::new(snap_count, RollPolicy::DEFAULT_SNAP_SIZE_BYTES);
-                log_loop(rx, writer, policy, targets)
-            })
+            .spawn(move || write_loop(rx, writer, policy, to_syncer, snapshotter))
             .expect("spawn the txn log thread");
+        std::thread::Builder::new()
+            .name("txn-sync".into())
+            .spawn(move || sync_loop(written, targets))
+            .expect("spawn the txn sync thread");
         SyncStage { to_log: tx }
     }
 }
 
-fn log_loop(
+/// A batch the writer has written out, for the syncer to make durable.
+struct Written {
+    batch: Vec<Work>,
+    /// `None` when writing failed: the batch's txns must not be acknowledged.
+    ticket: Option<PendingSync>,
+}
+
+/// The writer thread: takes every item waiting, appends their txns and
+/// writes them out, and hands the batch to the syncer; then zeroes the log
+/// ahead and rolls it when due. It goes on writing while the syncer fsyncs.
+fn write_loop(
     rx: mpsc::Receiver<Work>,
     mut writer: TxnLogWriter,
     mut policy: RollPolicy,
-    t: LogTargets,
+    to_syncer: mpsc::Sender<Written>,
+    snapshotter: Addr<Snapshotter>,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -86,45 +107,80 @@ fn log_loop(
                 }
             }
         }
-        if appended {
-            result = result.and_then(|_| writer.commit());
-        }
-        if let Err(e) = result {
-            tracing::error!(
-                "Severe error writing the transaction log, refusing writes from now on: {e}"
-            );
-            t.shared.set_storage_failed();
-            for work in batch {
-                match work {
-                    Work::Request(p) if p.txn.is_some() => {
-                        if let Some(conn) = &p.conn {
-                            conn.left_log();
-                            conn.addr.do_send(Close("transaction log write failed"));
-                        }
-                    }
-                    other => t.next.do_send(Apply {
-                        work: other,
-                        from_log: true,
-                    }),
-                }
+        let ticket = match result.and_then(|_| writer.write_out()) {
+            Ok(ticket) => Some(ticket),
+            Err(e) => {
+                tracing::error!(
+                    "Severe error writing the transaction log, refusing writes from now on: {e}"
+                );
+                None
             }
+        };
+        let ok = ticket.is_some();
+        if to_syncer.send(Written { batch, ticket }).is_err() {
+            return;
+        }
+        if !(appended && ok) {
             continue;
         }
-        for work in batch {
-            t.next.do_send(Apply {
-                work,
-                from_log: true,
-            });
+        if let Err(e) = writer.zero_ahead() {
+            tracing::error!(
+                "Severe error preparing the transaction log, refusing writes from now on: {e}"
+            );
         }
-        if appended
-            && policy.should_roll(writer.txns_in_current_file(), writer.current_file_bytes())
-        {
+        if policy.should_roll(writer.txns_in_current_file(), writer.current_file_bytes()) {
             match writer.roll() {
                 Ok(()) => {
                     policy.reset();
-                    t.snapshotter.do_send(TakeSnapshot);
+                    snapshotter.do_send(TakeSnapshot);
                 }
                 Err(e) => tracing::error!("Rolling the transaction log failed: {e}"),
+            }
+        }
+    }
+}
+
+/// The syncer thread: takes every written batch waiting, fsyncs their files
+/// once, and only then passes the batches on in order. After any failure it
+/// acknowledges no txn again: their writers are disconnected and prep refuses
+/// new writes.
+fn sync_loop(rx: mpsc::Receiver<Written>, t: LogTargets) {
+    let mut failed = false;
+    while let Ok(first) = rx.recv() {
+        let mut batches = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batches.push(more);
+        }
+        let mut ticket = PendingSync::default();
+        for w in &mut batches {
+            match w.ticket.take() {
+                Some(tk) => ticket.merge(tk),
+                None => failed = true,
+            }
+        }
+        if !failed {
+            if let Err(e) = ticket.sync() {
+                tracing::error!(
+                    "Severe error syncing the transaction log, refusing writes from now on: {e}"
+                );
+                failed = true;
+            }
+        }
+        if failed {
+            t.shared.set_storage_failed();
+        }
+        for work in batches.into_iter().flat_map(|w| w.batch) {
+            match work {
+                Work::Request(p) if failed && p.txn.is_some() => {
+                    if let Some(conn) = &p.conn {
+                        conn.left_log();
+                        conn.addr.do_send(Close("transaction log write failed"));
+                    }
+                }
+                work => t.next.do_send(Apply {
+                    work,
+                    from_log: true,
+                }),
             }
         }
     }
