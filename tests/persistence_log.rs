@@ -381,7 +381,10 @@ fn write_outs_are_synced_on_another_thread_as_one_merged_ticket() {
     w.roll().unwrap();
     w.append(&txn(3)).unwrap();
     ticket.merge(w.write_out().unwrap());
-    std::thread::spawn(move || ticket.sync()).join().unwrap().unwrap();
+    std::thread::spawn(move || ticket.sync())
+        .join()
+        .unwrap()
+        .unwrap();
     let (entries, _) = read_all(d.path(), 0);
     let zxids: Vec<i64> = entries.iter().map(|e| e.txn.header.zxid).collect();
     assert_eq!(zxids, vec![1, 2, 3]);
@@ -417,6 +420,9 @@ fn zero_ahead_fills_the_preallocation_and_entries_written_over_it_read_back() {
     w.close().unwrap();
     let (entries, iter) = read_all(d.path(), 0);
     assert_eq!(entries.len() as i64, z - 1);
-    assert!(entries.iter().enumerate().all(|(i, e)| e.txn.header.zxid == i as i64 + 1));
+    assert!(entries
+        .iter()
+        .enumerate()
+        .all(|(i, e)| e.txn.header.zxid == i as i64 + 1));
     assert!(iter.torn_tail().is_none());
 }
