@@ -7,11 +7,13 @@
 //! hole, so the format does not change.
 //!
 //! The zeros go through an `O_DIRECT` handle where the file system allows it:
-//! they never sit in the page cache, where a concurrent group-commit fsync of
-//! the same file would have to flush them too. Elsewhere (tmpfs) they are
-//! written through the page cache.
+//! they never sit dirty in the page cache, where a concurrent group-commit
+//! fsync of the same file would have to flush them too. Then readahead brings
+//! them back as clean pages, so appends never wait to read a block first.
+//! Elsewhere (tmpfs) they are written through the page cache.
 
 use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -54,7 +56,24 @@ impl ZeroFill {
             return Ok(start.max(end));
         }
         let zeros = self.zeros((end - start) as usize);
-        direct.unwrap_or(file).write_all_at(zeros, start)?;
+        match direct {
+            Some(direct) => {
+                direct.write_all_at(zeros, start)?;
+                // Bring the zeros back into the page cache (clean) ahead of
+                // the appends: a partial-page write to an uncached block must
+                // first read it, synchronously.
+                // SAFETY: posix_fadvise only reads its plain integer arguments.
+                unsafe {
+                    libc::posix_fadvise(
+                        file.as_raw_fd(),
+                        start as libc::off_t,
+                        (end - start) as libc::off_t,
+                        libc::POSIX_FADV_WILLNEED,
+                    );
+                }
+            }
+            None => file.write_all_at(zeros, start)?,
+        }
         file.sync_data()?;
         Ok(end)
     }
