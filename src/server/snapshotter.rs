@@ -28,8 +28,20 @@ pub struct Snapshotter {
     snapshot_first: bool,
 }
 
-/// Nodes copied per read-lock hold: final waits at most this long for a snapshot.
+/// Nodes (and child names) copied per read-lock hold: final waits at most
+/// this long for a snapshot, however many children one node has.
 const NODES_PER_CHUNK: usize = 2000;
+
+/// Work left in the pre-order walk of the tree.
+enum Frame {
+    /// A node to copy.
+    Node(String),
+    /// The children of `parent` after `after`, still to visit.
+    Children {
+        parent: String,
+        after: Option<String>,
+    },
+}
 
 /// One node as copied out of the tree.
 type Copied = (String, Option<Vec<u8>>, i64, StatPersisted);
@@ -73,31 +85,62 @@ fn write_snapshot(
     let mut by_id: Vec<(i64, &[Acl])> = acl_map.iter().map(|(id, a)| (*id, &a[..])).collect();
     by_id.sort_unstable_by_key(|(id, _)| *id);
     writer.acl_map(by_id.into_iter())?;
-    let mut stack = vec!["/".to_owned()];
+    let mut stack = vec![Frame::Node("/".to_owned())];
     let mut chunk: Vec<Copied> = Vec::with_capacity(NODES_PER_CHUNK);
     let mut nodes = 0usize;
     while !stack.is_empty() {
         {
             let tree = shared.tree.read().expect("tree lock");
-            while chunk.len() < NODES_PER_CHUNK {
-                let Some(path) = stack.pop() else { break };
-                // Deleted since its parent was read: fuzzy, the log has the delete.
-                let Some(node) = tree.node(&path) else {
-                    continue;
-                };
-                let Some(acl_ref) = tree.acl_id(node.acl()) else {
-                    return Err(PersistError::Invalid(format!(
-                        "ACL list of {path} is missing from the tree's ACL cache"
-                    )));
-                };
-                let prefix = if path == "/" { "" } else { path.as_str() };
-                stack.extend(node.children().map(|c| format!("{prefix}/{c}")));
-                chunk.push((
-                    path,
-                    node.data().map(<[u8]>::to_vec),
-                    acl_ref,
-                    *node.stat_persisted(),
-                ));
+            let mut budget = NODES_PER_CHUNK;
+            while budget > 0 {
+                let Some(frame) = stack.pop() else { break };
+                budget -= 1;
+                match frame {
+                    Frame::Node(path) => {
+                        // Deleted since its parent was read: fuzzy, the log has the delete.
+                        let Some(node) = tree.node(&path) else {
+                            continue;
+                        };
+                        let Some(acl_ref) = tree.acl_id(node.acl()) else {
+                            return Err(PersistError::Invalid(format!(
+                                "ACL list of {path} is missing from the tree's ACL cache"
+                            )));
+                        };
+                        chunk.push((
+                            path.clone(),
+                            node.data().map(<[u8]>::to_vec),
+                            acl_ref,
+                            *node.stat_persisted(),
+                        ));
+                        if node.num_children() > 0 {
+                            stack.push(Frame::Children {
+                                parent: path,
+                                after: None,
+                            });
+                        }
+                    }
+                    Frame::Children { parent, after } => {
+                        let Some(node) = tree.node(&parent) else {
+                            continue;
+                        };
+                        let prefix = if parent == "/" { "" } else { parent.as_str() };
+                        let mut names = node.children_after(after.as_deref());
+                        let next: Vec<String> = names
+                            .by_ref()
+                            .take(budget.max(1))
+                            .map(|c| format!("{prefix}/{c}"))
+                            .collect();
+                        budget = budget.saturating_sub(next.len());
+                        if names.next().is_some() {
+                            let last = next.last().map(|p| p[prefix.len() + 1..].to_owned());
+                            stack.push(Frame::Children {
+                                parent,
+                                after: last,
+                            });
+                        }
+                        stack.extend(next.into_iter().rev().map(Frame::Node));
+                    }
+                }
             }
         }
         nodes += chunk.len();

@@ -187,6 +187,15 @@ impl Node {
         self.children.iter().map(String::as_str)
     }
 
+    /// Child names after `after` (all of them for `None`), in byte order.
+    pub fn children_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a str> {
+        use std::ops::Bound;
+        let from = after.map_or(Bound::Unbounded, Bound::Excluded);
+        self.children
+            .range::<str, _>((from, Bound::Unbounded))
+            .map(String::as_str)
+    }
+
     pub fn num_children(&self) -> i32 {
         self.children.len() as i32
     }
