@@ -36,7 +36,7 @@ use bytes::BytesMut;
 use rand::Rng;
 
 use super::entry::{encode_log_entry, FileHeader};
-use super::zero_fill::{open_direct, ZeroFill};
+use super::zero_fill::{open_direct, ZeroFiller};
 use super::{io_err, log_file_name, sync_dir, PersistError, Result};
 use crate::proto::jute::Record;
 use crate::proto::txn::TxnDigest;
@@ -100,10 +100,10 @@ struct OpenLog {
     position: u64,
     /// The file's length including preallocation.
     size: u64,
-    /// The preallocation after this offset is still a hole.
+    /// The preallocation after this offset is still a hole (or being filled).
     zeroed_to: u64,
     /// An `O_DIRECT` handle for zero-filling, where the file system has one.
-    direct: Option<File>,
+    direct: Option<Arc<File>>,
     txns: u64,
 }
 
@@ -119,8 +119,8 @@ pub struct TxnLogWriter {
     dir_dirty: bool,
     last_zxid: i64,
     failed: Option<PathBuf>,
-    /// Zeros for [`Self::zero_ahead`], allocated on first use.
-    zero_fill: Option<ZeroFill>,
+    /// The thread behind [`Self::zero_ahead`], started on first use.
+    zero_fill: Option<ZeroFiller>,
 }
 
 impl TxnLogWriter {
@@ -208,35 +208,30 @@ impl TxnLogWriter {
         Ok(ticket)
     }
 
-    /// With `force_sync`, fills the current file's preallocation with written,
-    /// synced zeros up to [`ZERO_CHUNK`] past the write position, when less
-    /// than half a chunk is left (see the module docs). Costs one write and
-    /// one fsync per chunk; call it while no reply waits on the log.
-    pub fn zero_ahead(&mut self) -> Result<()> {
-        self.check_failed()?;
-        let r = self.zero_ahead_inner();
-        self.guard(r)
-    }
-
-    fn zero_ahead_inner(&mut self) -> Result<()> {
+    /// With `force_sync`, has the current file's preallocation filled with
+    /// written, synced zeros up to [`ZERO_CHUNK`] past the write position, when
+    /// less than half a chunk is left (see the module docs). Does not wait:
+    /// a background thread fills, and appends only wait if they catch up with it.
+    pub fn zero_ahead(&mut self) {
         let Some(cur) = self.current.as_mut() else {
-            return Ok(());
+            return;
         };
-        if !self.opts.force_sync || !self.pending.is_empty() {
-            return Ok(());
+        if !self.opts.force_sync || self.failed.is_some() {
+            return;
         }
-        let start = cur.zeroed_to.max(cur.position);
+        let start = cur.zeroed_to.max(cur.position + self.pending.len() as u64);
         if cur.position + ZERO_CHUNK / 2 <= start || start >= cur.size {
-            return Ok(());
+            return;
         }
         let end = (cur.position + ZERO_CHUNK).min(cur.size);
-        let zero_fill = self
+        let filler = self
             .zero_fill
-            .get_or_insert_with(|| ZeroFill::new(ZERO_CHUNK as usize));
-        cur.zeroed_to = zero_fill
-            .fill(&cur.file, cur.direct.as_ref(), start, end)
-            .map_err(io_err(&cur.path))?;
-        Ok(())
+            .get_or_insert_with(|| ZeroFiller::start(ZERO_CHUNK));
+        if let Some(filled_to) =
+            filler.request(&cur.path, &cur.file, cur.direct.as_ref(), start, end)
+        {
+            cur.zeroed_to = filled_to;
+        }
     }
 
     /// Ends the current file; the next append starts `log.<its zxid>`. The
@@ -315,7 +310,7 @@ impl TxnLogWriter {
         let position = hdr.len() as u64;
         self.dir_dirty = true;
         let direct = if self.opts.force_sync {
-            open_direct(&path)
+            open_direct(&path).map(Arc::new)
         } else {
             None
         };
@@ -341,6 +336,9 @@ impl TxnLogWriter {
             return Ok(());
         }
         let end = cur.position + self.pending.len() as u64;
+        if let Some(filler) = &self.zero_fill {
+            filler.wait_clear(&cur.file, end);
+        }
         let new_size = padded_size(end, cur.size, self.opts.prealloc_size);
         if new_size != cur.size {
             cur.file.set_len(new_size).map_err(io_err(&cur.path))?;

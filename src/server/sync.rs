@@ -9,7 +9,8 @@
 //! disk, and reads wait behind the writes that came before them (as in
 //! `SyncRequestProcessor`). Every `snapCount` txns (randomised) the writer
 //! rolls the log and asks the snapshotter for a snapshot; between batches it
-//! zeroes the log file ahead of the write position, so fsyncs flush only data.
+//! has the log file zeroed ahead of the write position (by a helper thread),
+//! so fsyncs flush only data.
 //! If the disk fails, nothing more is acknowledged: the writers of unsynced
 //! txns are disconnected (outcome unknown, as with any lost connection) and
 //! prep refuses new writes.
@@ -123,11 +124,7 @@ fn write_loop(
         if !(appended && ok) {
             continue;
         }
-        if let Err(e) = writer.zero_ahead() {
-            tracing::error!(
-                "Severe error preparing the transaction log, refusing writes from now on: {e}"
-            );
-        }
+        writer.zero_ahead();
         if policy.should_roll(writer.txns_in_current_file(), writer.current_file_bytes()) {
             match writer.roll() {
                 Ok(()) => {
