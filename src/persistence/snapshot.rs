@@ -299,24 +299,27 @@ impl SnapshotWriter {
 }
 
 /// Reads primitives off a [`CheckedReader`], turning failures into `Corrupt`.
-struct Input<'a> {
+struct Input {
     r: CheckedReader,
-    path: &'a Path,
+    path: PathBuf,
 }
 
-impl Input<'_> {
+impl Input {
     fn corrupt(&self, reason: impl Into<String>) -> PersistError {
         PersistError::Corrupt {
-            file: self.path.to_path_buf(),
+            file: self.path.clone(),
             offset: self.r.offset(),
             reason: reason.into(),
         }
     }
 
     fn bytes<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let mut b = [0u8; N];
-        match self.r.read_exact(&mut b) {
-            Ok(()) => Ok(b),
+        match self
+            .r
+            .take(N)
+            .map(|b| <[u8; N]>::try_from(b).expect("N bytes"))
+        {
+            Ok(b) => Ok(b),
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                 Err(self.corrupt("unexpected end of snapshot"))
             }
@@ -340,14 +343,13 @@ impl Input<'_> {
         if !(0..=i32::MAX).contains(&len) || len > 1 << 30 {
             return Err(self.corrupt(format!("bad buffer length {len}")));
         }
-        let mut v = Vec::new();
         // Grow as bytes arrive rather than trusting the length up front.
         let mut left = len as usize;
-        let mut chunk = [0u8; 8192];
+        let mut v = Vec::with_capacity(left.min(CHUNK));
         while left > 0 {
-            let n = left.min(chunk.len());
-            match self.r.read_exact(&mut chunk[..n]) {
-                Ok(()) => v.extend_from_slice(&chunk[..n]),
+            let n = left.min(CHUNK);
+            match self.r.take(n) {
+                Ok(b) => v.extend_from_slice(b),
                 Err(_) => return Err(self.corrupt("unexpected end of snapshot")),
             }
             left -= n;
@@ -372,6 +374,25 @@ impl Input<'_> {
     }
 
     fn stat(&mut self) -> Result<StatPersisted> {
+        let Ok(b) = self.r.take(60) else {
+            return self.stat_by_field(); // to fail at the field that is cut off
+        };
+        let long = |at: usize| i64::from_be_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+        let int = |at: usize| i32::from_be_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+        Ok(StatPersisted {
+            czxid: long(0),
+            mzxid: long(8),
+            ctime: long(16),
+            mtime: long(24),
+            version: int(32),
+            cversion: int(36),
+            aversion: int(40),
+            ephemeral_owner: long(44),
+            pzxid: long(52),
+        })
+    }
+
+    fn stat_by_field(&mut self) -> Result<StatPersisted> {
         Ok(StatPersisted {
             czxid: self.long()?,
             mzxid: self.long()?,
@@ -416,98 +437,175 @@ impl Input<'_> {
     }
 }
 
-/// Reads and verifies the snapshot at `path` (compression from its name).
-pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    let zxid = super::zxid_from_name(name, SNAPSHOT_PREFIX).ok_or_else(|| {
-        PersistError::Invalid(format!("{} is not a snapshot file name", path.display()))
-    })?;
-    let file = File::open(path).map_err(io_err(path))?;
-    let r = CheckedReader::new(file, Compression::from_file_name(name)).map_err(|e| {
-        PersistError::Corrupt {
-            file: path.to_path_buf(),
-            offset: 0,
-            reason: e.to_string(),
+/// Buffers are read in pieces of this size, so a corrupt length cannot make
+/// the reader allocate more than the file holds.
+const CHUNK: usize = 8192;
+
+/// Reads a snapshot a node at a time, so a loader can build its tree while
+/// the file is read: [`open`](Self::open) reads up to the ACL map,
+/// [`next_node`](Self::next_node) each node, [`finish`](Self::finish) the
+/// seals and digest. Nothing read is valid until `finish` succeeds.
+pub struct SnapshotReader {
+    inp: Input,
+    /// The zxid in the file name.
+    pub zxid: i64,
+    /// (session id, timeout ms) of every live session.
+    pub sessions: Vec<(i64, i32)>,
+    pub acls: BTreeMap<i64, Vec<Acl>>,
+    /// The file's length on disk (for estimates; compressed if compressed).
+    pub file_len: u64,
+}
+
+/// What follows the nodes of a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SnapshotTrailer {
+    /// `None` when absent (pre-3.6) or empty (zxid 0).
+    pub digest: Option<ZxidDigest>,
+    /// 3.9+ `lastProcessedZxid` section, if present.
+    pub last_processed_zxid: Option<i64>,
+}
+
+impl SnapshotReader {
+    /// Opens the snapshot at `path` (compression from its name) and reads its
+    /// header, sessions and ACL map.
+    pub fn open(path: &Path) -> Result<SnapshotReader> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let zxid = super::zxid_from_name(name, SNAPSHOT_PREFIX).ok_or_else(|| {
+            PersistError::Invalid(format!("{} is not a snapshot file name", path.display()))
+        })?;
+        let file = File::open(path).map_err(io_err(path))?;
+        let file_len = file.metadata().map_err(io_err(path))?.len();
+        let r = CheckedReader::new(file, Compression::from_file_name(name)).map_err(|e| {
+            PersistError::Corrupt {
+                file: path.to_path_buf(),
+                offset: 0,
+                reason: e.to_string(),
+            }
+        })?;
+        let mut inp = Input {
+            r,
+            path: path.to_path_buf(),
+        };
+        let magic = inp.int()?;
+        if magic != SNAP_MAGIC {
+            return Err(inp.corrupt(format!("invalid magic number {magic:#x}")));
         }
-    })?;
-    let mut inp = Input { r, path };
-    let magic = inp.int()?;
-    if magic != SNAP_MAGIC {
-        return Err(inp.corrupt(format!("invalid magic number {magic:#x}")));
-    }
-    let _version = inp.int()?;
-    let _dbid = inp.long()?;
-    let mut snap = Snapshot {
-        path: path.to_path_buf(),
-        zxid,
-        ..Default::default()
-    };
-    for _ in 0..inp.count("session")? {
-        let id = inp.long()?;
-        let timeout = inp.int()?;
-        snap.sessions.push((id, timeout));
-    }
-    for _ in 0..inp.count("ACL cache")? {
-        let r = inp.long()?;
-        let n = inp.int()?;
-        if n < 0 {
-            return Err(inp.corrupt("missing acls"));
+        let _version = inp.int()?;
+        let _dbid = inp.long()?;
+        let mut sessions = Vec::new();
+        for _ in 0..inp.count("session")? {
+            let id = inp.long()?;
+            let timeout = inp.int()?;
+            sessions.push((id, timeout));
         }
-        let mut list = Vec::new();
-        for _ in 0..n {
-            list.push(inp.acl()?);
+        let mut acls = BTreeMap::new();
+        for _ in 0..inp.count("ACL cache")? {
+            let r = inp.long()?;
+            let n = inp.int()?;
+            if n < 0 {
+                return Err(inp.corrupt("missing acls"));
+            }
+            let mut list = Vec::new();
+            for _ in 0..n {
+                list.push(inp.acl()?);
+            }
+            acls.insert(r, list);
         }
-        snap.acls.insert(r, list);
+        Ok(SnapshotReader {
+            inp,
+            zxid,
+            sessions,
+            acls,
+            file_len,
+        })
     }
-    loop {
-        let path = inp.string()?;
+
+    /// Uncompressed bytes read so far.
+    pub fn offset(&self) -> u64 {
+        self.inp.r.offset()
+    }
+
+    /// The next node in file order, `None` after the last one.
+    pub fn next_node(&mut self) -> Result<Option<SnapshotNode>> {
+        let path = self.inp.string()?;
         if path == "/" {
-            break;
+            return Ok(None);
         }
-        let data = inp.buffer()?;
-        let acl = inp.long()?;
-        let stat = inp.stat()?;
+        let data = self.inp.buffer()?;
+        let acl = self.inp.long()?;
+        let stat = self.inp.stat()?;
         let path = if path.is_empty() {
             "/".to_string()
         } else {
             path
         };
-        snap.nodes.push(SnapshotNode {
+        Ok(Some(SnapshotNode {
             path,
             data,
             acl,
             stat,
-        });
+        }))
     }
-    inp.check_seal()?;
-    if inp.at_eof()? {
-        return Ok(snap);
-    }
-    let dz = inp.long()?;
-    let version = inp.int()?;
-    let digest = if version < 2 {
-        // Digest versions before 2 stored the value as a hex string.
-        let s = inp.string()?;
-        i64::from_str_radix(&s, 16).unwrap_or(0)
-    } else {
-        inp.long()?
-    };
-    inp.check_seal()?;
-    if dz > 0 {
-        snap.digest = Some(ZxidDigest {
-            zxid: dz,
-            digest_version: version,
-            digest,
-        });
-    }
-    if !inp.at_eof()? {
-        snap.last_processed_zxid = Some(inp.long()?);
+
+    /// After `next_node` returned `None`: checks the seals and reads the
+    /// digest (and 3.9+ lastProcessedZxid) sections.
+    pub fn finish(mut self) -> Result<SnapshotTrailer> {
+        let inp = &mut self.inp;
+        let mut trailer = SnapshotTrailer::default();
         inp.check_seal()?;
+        if inp.at_eof()? {
+            return Ok(trailer);
+        }
+        let dz = inp.long()?;
+        let version = inp.int()?;
+        let digest = if version < 2 {
+            // Digest versions before 2 stored the value as a hex string.
+            let s = inp.string()?;
+            i64::from_str_radix(&s, 16).unwrap_or(0)
+        } else {
+            inp.long()?
+        };
+        inp.check_seal()?;
+        if dz > 0 {
+            trailer.digest = Some(ZxidDigest {
+                zxid: dz,
+                digest_version: version,
+                digest,
+            });
+        }
+        if !inp.at_eof()? {
+            trailer.last_processed_zxid = Some(inp.long()?);
+            inp.check_seal()?;
+        }
+        Ok(trailer)
     }
-    Ok(snap)
+}
+
+/// Reads and verifies the snapshot at `path` (compression from its name).
+pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
+    let mut r = SnapshotReader::open(path)?;
+    let mut nodes = Vec::new();
+    while let Some(n) = r.next_node()? {
+        nodes.push(n);
+    }
+    let snap = Snapshot {
+        path: path.to_path_buf(),
+        zxid: r.zxid,
+        sessions: std::mem::take(&mut r.sessions),
+        acls: std::mem::take(&mut r.acls),
+        nodes,
+        digest: None,
+        last_processed_zxid: None,
+    };
+    let trailer = r.finish()?;
+    Ok(Snapshot {
+        digest: trailer.digest,
+        last_processed_zxid: trailer.last_processed_zxid,
+        ..snap
+    })
 }
 
 /// `SnapStream.isValidSnapshot`: the cheap check `PurgeTxnLog` and start-up use
@@ -545,6 +643,15 @@ pub fn snapshot_files(snap_dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
 /// `Ok(None)` when there is no snapshot file at all; an error when there are
 /// some but none is valid (never silently start empty over lost data).
 pub fn find_valid_snapshot(snap_dir: &Path) -> Result<Option<Snapshot>> {
+    load_valid_snapshot(snap_dir, read_snapshot)
+}
+
+/// [`find_valid_snapshot`] with another loader: `load` reads and verifies one
+/// file (an error: try the next older one) into whatever the caller builds.
+pub fn load_valid_snapshot<T>(
+    snap_dir: &Path,
+    mut load: impl FnMut(&Path) -> Result<T>,
+) -> Result<Option<T>> {
     let files = snapshot_files(snap_dir)?;
     if files.is_empty() {
         return Ok(None);
@@ -552,7 +659,7 @@ pub fn find_valid_snapshot(snap_dir: &Path) -> Result<Option<Snapshot>> {
     let mut tried = Vec::new();
     for (_, path) in files.into_iter().take(MAX_SNAPSHOTS_TRIED) {
         tracing::info!(file = %path.display(), "reading snapshot");
-        match read_snapshot(&path) {
+        match load(&path) {
             Ok(s) => return Ok(Some(s)),
             Err(e) => {
                 tracing::warn!(file = %path.display(), error = %e, "invalid snapshot, trying an older one");

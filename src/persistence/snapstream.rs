@@ -10,7 +10,7 @@
 //! an int length and raw-snappy bytes.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
@@ -251,48 +251,103 @@ impl CheckedWriter {
     }
 }
 
+/// Bytes [`CheckedReader`] keeps buffered; the most one [`CheckedReader::take`] may ask for.
+const READ_BUF: usize = 256 * 1024;
+pub const MAX_TAKE: usize = 64 * 1024;
+
 /// Reads a snapshot's uncompressed bytes, keeping their Adler32 and offset.
+/// Parsing borrows straight from its buffer ([`take`](Self::take)); the
+/// checksum is brought up to date in bulk, when the buffer is refilled or
+/// asked for, not per field.
 pub struct CheckedReader {
-    inner: Box<dyn BufRead>,
+    inner: Box<dyn Read + Send>,
+    buf: Box<[u8]>,
+    /// Next unread byte of `buf`.
+    pos: usize,
+    /// End of the valid bytes of `buf`.
+    end: usize,
+    /// `buf[..summed]` is in `adler` already (`summed <= pos`).
+    summed: usize,
     adler: adler2::Adler32,
-    offset: u64,
+    /// Stream offset of `buf[0]`.
+    base: u64,
 }
 
 impl CheckedReader {
     pub fn new(file: File, compression: Compression) -> io::Result<CheckedReader> {
-        let r = BufReader::with_capacity(256 * 1024, file);
-        let inner: Box<dyn BufRead> = match compression {
-            Compression::None => Box::new(r),
-            Compression::Gzip => Box::new(BufReader::new(MultiGzDecoder::new(r))),
-            Compression::Snappy => Box::new(BufReader::new(SnappyReader::new(r)?)),
+        let inner: Box<dyn Read + Send> = match compression {
+            Compression::None => Box::new(file),
+            Compression::Gzip => Box::new(MultiGzDecoder::new(BufReader::with_capacity(
+                READ_BUF, file,
+            ))),
+            Compression::Snappy => {
+                Box::new(SnappyReader::new(BufReader::with_capacity(READ_BUF, file))?)
+            }
         };
         Ok(CheckedReader {
             inner,
+            buf: vec![0u8; READ_BUF].into_boxed_slice(),
+            pos: 0,
+            end: 0,
+            summed: 0,
             adler: adler2::Adler32::new(),
-            offset: 0,
+            base: 0,
         })
     }
 
     /// `CheckedInputStream.getChecksum().getValue()` of the bytes read so far.
-    pub fn checksum(&self) -> i64 {
+    pub fn checksum(&mut self) -> i64 {
+        self.sum_consumed();
         self.adler.checksum() as i64
     }
 
     /// Uncompressed bytes read so far.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.base + self.pos as u64
     }
 
     /// True when no byte is left.
     pub fn at_eof(&mut self) -> io::Result<bool> {
-        Ok(self.inner.fill_buf()?.is_empty())
+        Ok(!self.fill_to(1)?)
     }
 
-    pub fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-        self.inner.read_exact(buf)?;
-        self.adler.write_slice(buf);
-        self.offset += buf.len() as u64;
-        Ok(())
+    /// The next `n` bytes (`n <= MAX_TAKE`), consumed; `UnexpectedEof`
+    /// (nothing consumed) when the stream ends first.
+    pub fn take(&mut self, n: usize) -> io::Result<&[u8]> {
+        assert!(n <= MAX_TAKE, "take({n}) exceeds {MAX_TAKE}");
+        if !self.fill_to(n)? {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let at = self.pos;
+        self.pos += n;
+        Ok(&self.buf[at..at + n])
+    }
+
+    fn sum_consumed(&mut self) {
+        self.adler.write_slice(&self.buf[self.summed..self.pos]);
+        self.summed = self.pos;
+    }
+
+    /// Makes `n` bytes available at `buf[pos..]`; false when the stream ends first.
+    fn fill_to(&mut self, n: usize) -> io::Result<bool> {
+        if self.end - self.pos >= n {
+            return Ok(true);
+        }
+        self.sum_consumed();
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.base += self.pos as u64;
+        self.end -= self.pos;
+        self.pos = 0;
+        self.summed = 0;
+        while self.end < n {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Ok(false),
+                Ok(k) => self.end += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
     }
 }
 
@@ -308,8 +363,11 @@ mod tests {
         let sum = w.checksum();
         w.finish().unwrap();
         let mut r = CheckedReader::new(File::open(&p).unwrap(), c).unwrap();
-        let mut back = vec![0u8; data.len()];
-        r.read_exact(&mut back).unwrap();
+        let mut back = Vec::new();
+        while back.len() < data.len() {
+            let n = (data.len() - back.len()).min(MAX_TAKE);
+            back.extend_from_slice(r.take(n).unwrap());
+        }
         assert!(r.at_eof().unwrap());
         assert_eq!(r.checksum(), sum);
         back
@@ -321,6 +379,38 @@ mod tests {
         for c in [Compression::None, Compression::Gzip, Compression::Snappy] {
             assert_eq!(round_trip(c, &data), data, "{c:?}");
             assert_eq!(round_trip(c, b""), b"", "{c:?}");
+        }
+    }
+
+    #[test]
+    fn takes_across_refills_keep_bytes_offset_and_checksum() {
+        let data: Vec<u8> = (0..3 * READ_BUF as u32 + 77)
+            .map(|i| (i * 7 % 253) as u8)
+            .collect();
+        for c in [Compression::None, Compression::Gzip, Compression::Snappy] {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("f");
+            let mut w = CheckedWriter::new(File::create(&p).unwrap(), c).unwrap();
+            w.write_all(&data).unwrap();
+            w.finish().unwrap();
+            let mut r = CheckedReader::new(File::open(&p).unwrap(), c).unwrap();
+            let mut at = 0;
+            for n in [1, 4, MAX_TAKE, 8, 8191, MAX_TAKE - 1, 60].iter().cycle() {
+                let n = (*n).min(data.len() - at);
+                assert_eq!(r.take(n).unwrap(), &data[at..at + n], "{c:?} at {at}");
+                at += n;
+                assert_eq!(r.offset(), at as u64);
+                let mut a = adler2::Adler32::new();
+                a.write_slice(&data[..at]);
+                assert_eq!(r.checksum(), a.checksum() as i64, "{c:?} at {at}");
+                if at == data.len() {
+                    break;
+                }
+            }
+            assert!(r.at_eof().unwrap());
+            let e = r.take(1).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+            assert_eq!(r.offset(), data.len() as u64);
         }
     }
 

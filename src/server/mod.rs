@@ -9,7 +9,7 @@
 //! - [`sync`] is the log stage (group commit); [`final_stage`] applies, fires
 //!   watches, replies ([`reads`]).
 //! - [`snapshotter`] writes fuzzy snapshots off the request path; [`recovery`]
-//!   rebuilds the tree at start-up.
+//!   rebuilds the tree at start-up ([`snapshot_load`] reads the snapshot).
 //! - [`standalone`] wires the pipeline for a single server.
 //! - [`stats`] counts packets, latencies and open connections for the
 //!   [`four_letter`] words.
@@ -25,6 +25,7 @@ pub mod reads;
 pub mod recovery;
 pub mod session;
 pub mod session_tracker;
+pub mod snapshot_load;
 pub mod snapshotter;
 pub mod standalone;
 pub mod stats;

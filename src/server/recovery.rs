@@ -9,12 +9,11 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::persistence::snapshot::OPEN_ACL_REF;
 use crate::persistence::{
-    find_valid_snapshot, list_files, replay, DataDirs, PersistError, ZxidDigest, DIGEST_VERSION,
+    list_files, load_valid_snapshot, replay, DataDirs, PersistError, ZxidDigest, DIGEST_VERSION,
     LOG_PREFIX,
 };
-use crate::proto::data::Acl;
+use crate::server::snapshot_load::load_snapshot;
 use crate::tree::DataTree;
 use crate::txn::TxnBody;
 
@@ -112,46 +111,25 @@ fn remove_unfinished_snapshots(dirs: &DataDirs) {
 pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistError> {
     let started = Instant::now();
     remove_unfinished_snapshots(dirs);
-    let mut tree = DataTree::with_extended_types(config.extended_types_enabled);
+    let fresh = || DataTree::with_extended_types(config.extended_types_enabled);
     let mut sessions = BTreeMap::new();
     let mut digests = DigestCheck::default();
     let mut from_snapshot = false;
-    let (snap_zxid, anchor) = match find_valid_snapshot(&dirs.snap_dir)? {
-        Some(mut snap) => {
+    let loaded = load_valid_snapshot(&dirs.snap_dir, |path| load_snapshot(path, fresh()))?;
+    let (mut tree, snap_zxid, anchor) = match loaded {
+        Some(snap) => {
+            let mut snap = snap?;
             from_snapshot = true;
-            let nodes = std::mem::take(&mut snap.nodes);
-            let node_count = nodes.len();
-            let open = Acl::open_unsafe();
-            for node in nodes {
-                // A fuzzy snapshot may name an ACL its map lacks; the log fixes it.
-                let acl: &[Acl] = if node.acl == OPEN_ACL_REF {
-                    &open
-                } else {
-                    snap.acls.get(&node.acl).map_or(&[], Vec::as_slice)
-                };
-                let path = if node.path.is_empty() {
-                    "/".to_owned()
-                } else {
-                    node.path
-                };
-                if !tree.restore_node(&path, node.data, acl, node.stat) {
-                    return Err(PersistError::Corrupt {
-                        file: snap.path.clone(),
-                        offset: 0,
-                        reason: format!("node {path} listed before its parent"),
-                    });
-                }
-            }
-            tree.set_last_processed_zxid(snap.zxid);
-            digests.snapshot_loaded(snap.digest, snap.zxid, &tree);
+            snap.tree.set_last_processed_zxid(snap.zxid);
+            digests.snapshot_loaded(snap.digest, snap.zxid, &snap.tree);
             sessions.extend(snap.sessions.iter().copied());
             tracing::info!(
                 "Reading snapshot {} ({} nodes, {} sessions)",
                 snap.path.display(),
-                node_count,
+                snap.nodes,
                 snap.sessions.len()
             );
-            (snap.zxid, snap.path)
+            (snap.tree, snap.zxid, snap.path)
         }
         None => {
             if !list_files(&dirs.log_dir, LOG_PREFIX)?.is_empty() {
@@ -161,7 +139,7 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
                     dirs.log_dir.display()
                 )));
             }
-            (0, dirs.snap_dir.clone())
+            (fresh(), 0, dirs.snap_dir.clone())
         }
     };
     let outcome = replay(&dirs.log_dir, snap_zxid, anchor, |entry| {

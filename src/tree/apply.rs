@@ -323,7 +323,7 @@ impl DataTree {
             .digest
             .wrapping_add(parent_delta)
             .wrapping_add(node.digest());
-        self.track_owner(path, &node);
+        self.track_owner(path, node.kind, node.stat.ephemeral_owner);
         self.data_size += super::java_len(path) + data.as_ref().map_or(0, |d| d.len() as i64);
         self.nodes.insert(path.to_owned(), node);
 
@@ -371,7 +371,7 @@ impl DataTree {
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         self.digest = self.digest.wrapping_sub(node.digest());
         self.data_size -= super::java_len(path) + node.data.as_ref().map_or(0, |d| d.len() as i64);
-        self.untrack_owner(path, &node);
+        self.untrack_owner(path, node.kind, node.stat.ephemeral_owner);
         let acl = node.acl.clone();
 
         let processed = self.data_watches.trigger(path, event_type::NODE_DELETED);

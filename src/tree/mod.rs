@@ -13,7 +13,8 @@
 //! old term taken out and the new one added on each change.
 //!
 //! Submodules: [`path`] (validation), [`acl`] (checks and fix-up), [`node`],
-//! [`digest`] (a node's term), [`watches`], `apply` (txn application).
+//! [`digest`] (a node's term), [`watches`], `apply` (txn application),
+//! `restore` (snapshot loading).
 
 pub mod acl;
 mod apply;
@@ -22,6 +23,7 @@ pub mod digest;
 mod digest_tests;
 pub mod node;
 pub mod path;
+mod restore;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -35,6 +37,7 @@ use crate::proto::data::{Acl, StatPersisted};
 
 pub use apply::{ApplyResult, TxnResult};
 pub use node::{EphemeralType, Node, CONTAINER_EPHEMERAL_OWNER};
+pub use restore::RestoreNode;
 pub use watches::{event_type, WatchEvent, WatchMode, WatchTable, WatcherType};
 
 /// The tree of znodes with its watch tables.
@@ -53,7 +56,7 @@ pub struct DataTree {
     /// a list first used while a fuzzy snapshot is written gets the id
     /// ZooKeeper's `ReferenceCountedACLCache` allocates when it replays that
     /// txn over the snapshot (ids continue from the largest in the map).
-    acl_cache: HashMap<Arc<[Acl]>, i64>,
+    acl_cache: HashMap<Arc<[Acl]>, i64, ahash::RandomState>,
     data_watches: WatchTable,
     child_watches: WatchTable,
     last_processed_zxid: i64,
@@ -99,7 +102,7 @@ impl DataTree {
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
-            acl_cache: HashMap::new(),
+            acl_cache: HashMap::default(),
             data_watches: WatchTable::default(),
             child_watches: WatchTable::default(),
             last_processed_zxid: 0,
@@ -107,21 +110,24 @@ impl DataTree {
             data_size: 0,
             digest: 0,
         };
-        let open = t.intern_acl(&Acl::open_unsafe());
         for path in ["/", "/zookeeper", "/zookeeper/quota"] {
-            t.insert_raw(
+            t.restore_node(
                 path,
                 Some(Vec::new()),
-                open.clone(),
+                &Acl::open_unsafe(),
                 StatPersisted::default(),
             );
         }
-        let read = t.intern_acl(&Acl::read_unsafe());
         let config_stat = StatPersisted {
             aversion: -1,
             ..StatPersisted::default()
         };
-        t.insert_raw("/zookeeper/config", Some(Vec::new()), read, config_stat);
+        t.restore_node(
+            "/zookeeper/config",
+            Some(Vec::new()),
+            &Acl::read_unsafe(),
+            config_stat,
+        );
         t
     }
 
@@ -139,58 +145,8 @@ impl DataTree {
         }
     }
 
-    /// Stores a node and links it into its parent, tracking its owner.
-    /// For snapshot loading (`DataTree.deserialize`): no stat or watch changes.
-    /// The parent must already exist (snapshots list parents first); returns
-    /// false (and stores nothing) otherwise.
-    pub fn restore_node(
-        &mut self,
-        path: &str,
-        data: Option<Vec<u8>>,
-        acl: &[Acl],
-        stat: StatPersisted,
-    ) -> bool {
-        let acl = self.intern_acl(acl);
-        self.insert_raw(path, data, acl, stat)
-    }
-
-    fn insert_raw(
-        &mut self,
-        path: &str,
-        data: Option<Vec<u8>>,
-        acl: Arc<[Acl]>,
-        stat: StatPersisted,
-    ) -> bool {
-        if path != "/" {
-            let (parent, child) = match path.rfind('/') {
-                Some(0) => ("/", &path[1..]),
-                Some(i) => (&path[..i], &path[i + 1..]),
-                None => return false,
-            };
-            match self.nodes.get_mut(parent) {
-                Some(p) => {
-                    p.children.insert(child.to_owned());
-                }
-                None => return false,
-            }
-        }
-        let mut node = Node::new(path, data, acl, stat, self.extended_types_enabled);
-        self.digest = self.digest.wrapping_add(node.digest());
-        if let Some(mut old) = self.nodes.remove(path) {
-            self.digest = self.digest.wrapping_sub(old.digest());
-            // Replacing (the root from a snapshot): keep the links to children.
-            self.data_size -= java_len(path) + old.data.as_ref().map_or(0, |d| d.len() as i64);
-            self.untrack_owner(path, &old);
-            node.children = std::mem::take(&mut old.children);
-        }
-        self.track_owner(path, &node);
-        self.data_size += java_len(path) + node.data.as_ref().map_or(0, |d| d.len() as i64);
-        self.nodes.insert(path.to_owned(), node);
-        true
-    }
-
-    fn track_owner(&mut self, path: &str, node: &Node) {
-        match node.kind {
+    fn track_owner(&mut self, path: &str, kind: EphemeralType, owner: i64) {
+        match kind {
             EphemeralType::Container => {
                 self.containers.insert(path.to_owned());
             }
@@ -199,7 +155,7 @@ impl DataTree {
             }
             EphemeralType::Normal => {
                 self.ephemerals
-                    .entry(node.stat.ephemeral_owner)
+                    .entry(owner)
                     .or_default()
                     .insert(path.to_owned());
             }
@@ -207,8 +163,8 @@ impl DataTree {
         }
     }
 
-    fn untrack_owner(&mut self, path: &str, node: &Node) {
-        match node.kind {
+    fn untrack_owner(&mut self, path: &str, kind: EphemeralType, owner: i64) {
+        match kind {
             EphemeralType::Container => {
                 self.containers.remove(path);
             }
@@ -216,7 +172,7 @@ impl DataTree {
                 self.ttls.remove(path);
             }
             EphemeralType::Normal => {
-                if let Some(set) = self.ephemerals.get_mut(&node.stat.ephemeral_owner) {
+                if let Some(set) = self.ephemerals.get_mut(&owner) {
                     set.remove(path);
                 }
             }
