@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::persistence::snapshot::OPEN_ACL_REF;
 use crate::persistence::{Compression, PersistError, SnapshotReader, SnapshotTrailer, ZxidDigest};
 use crate::proto::data::Acl;
-use crate::tree::{DataTree, RestoreNode};
+use crate::tree::{DataTree, RestoreNode, Restorer};
 
 /// Nodes per hand-over from the reader thread.
 const BATCH: usize = 4096;
@@ -71,32 +71,39 @@ pub fn load_snapshot(
                 path: path.to_path_buf(),
                 source: e,
             })?;
-        let open: Arc<[Acl]> = tree.shared_acl(&Acl::open_unsafe());
+        let mut restorer = Restorer::new(&mut tree);
+        let open: Arc<[Acl]> = restorer.shared_acl(&Acl::open_unsafe());
         let mut shared: HashMap<i64, Arc<[Acl]>, ahash::RandomState> = HashMap::default();
+        let mut batch_acls: Vec<Arc<[Acl]>> = Vec::with_capacity(BATCH);
         for batch in rx {
             if let Some(n) = batch.estimate {
-                tree.reserve(n);
+                restorer.reserve(n);
             }
             nodes += batch.nodes.len();
-            for (node, acl_ref) in batch.nodes {
-                if orphan.is_some() {
-                    continue; // the file is still read to the end and checked
+            if orphan.is_some() {
+                continue; // the file is still read to the end and checked
+            }
+            // The ACLs first: a refcount increment right after a node's store
+            // into the path map would wait for that store's cache miss.
+            batch_acls.extend(batch.nodes.iter().map(|(_, acl_ref)| {
+                if *acl_ref == OPEN_ACL_REF {
+                    return open.clone();
                 }
                 // A fuzzy snapshot may name an ACL its map lacks; the log fixes it.
-                let acl = if acl_ref == OPEN_ACL_REF {
-                    open.clone()
-                } else {
-                    let list = acls.get(&acl_ref).map_or(&[][..], Vec::as_slice);
-                    shared
-                        .entry(acl_ref)
-                        .or_insert_with(|| tree.shared_acl(list))
-                        .clone()
-                };
-                if let Err(path) = tree.restore(node, acl) {
+                let list = acls.get(acl_ref).map_or(&[][..], Vec::as_slice);
+                shared
+                    .entry(*acl_ref)
+                    .or_insert_with(|| restorer.shared_acl(list))
+                    .clone()
+            }));
+            for ((node, _), acl) in batch.nodes.into_iter().zip(batch_acls.drain(..)) {
+                if let Err(path) = restorer.restore(node, acl) {
                     orphan = Some(path);
+                    break;
                 }
             }
         }
+        drop(restorer);
         read.join().expect("snapshot reader panicked")
     })?;
     if let Some(p) = orphan {
@@ -207,7 +214,12 @@ mod tests {
         let ttl = EphemeralType::ttl_owner(5000).unwrap();
         for p in 0..10 {
             nodes.push(node(format!("/p{p}"), None, 1, stat(p, 0)));
-            for i in (p as usize..n).step_by(10) {
+            // Sorted or not: ZooKeeper lists children in hash-set order.
+            let mut ids: Vec<usize> = (p as usize..n).step_by(10).collect();
+            if p % 2 == 1 {
+                ids.reverse();
+            }
+            for i in ids {
                 let z = 100 + i as i64;
                 let owner = [0, 0, 0x100 + z % 7, i64::MIN, ttl][i % 5];
                 let data = match i % 4 {

@@ -37,7 +37,7 @@ use crate::proto::data::{Acl, StatPersisted};
 
 pub use apply::{ApplyResult, TxnResult};
 pub use node::{EphemeralType, Node, CONTAINER_EPHEMERAL_OWNER};
-pub use restore::RestoreNode;
+pub use restore::{RestoreNode, Restorer};
 pub use watches::{event_type, WatchEvent, WatchMode, WatchTable, WatcherType};
 
 /// The tree of znodes with its watch tables.

@@ -3,14 +3,14 @@
 //!
 //! The per-node work that needs no tree — the digest CRC over path and data,
 //! the child name, the path's Java length — is done by [`RestoreNode::new`],
-//! which a loader may run on another thread; [`DataTree::restore`] then only
-//! links the node in, with one hash lookup for the parent and one for the node.
+//! which a loader may run on another thread; a [`Restorer`] then only links
+//! the node in: one hash lookup for the node, one per run of siblings.
 
 use std::collections::hash_map::Entry;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::digest::digest_prefix;
+use super::digest::{digest_prefix, digest_term};
 use super::{java_len, DataTree, EphemeralType, Node};
 use crate::proto::data::{Acl, StatPersisted};
 
@@ -25,6 +25,8 @@ pub struct RestoreNode {
     data: Option<Vec<u8>>,
     stat: StatPersisted,
     digest_prefix: Option<u32>,
+    /// The node's digest term ([`Node::digest`]).
+    term: i64,
     java_len: i64,
 }
 
@@ -36,8 +38,10 @@ impl RestoreNode {
             Some(i) if path != "/" => path[i + 1..].to_owned(),
             _ => String::new(),
         };
+        let prefix = digest_prefix(&path, data.as_deref());
         RestoreNode {
-            digest_prefix: digest_prefix(&path, data.as_deref()),
+            digest_prefix: prefix,
+            term: digest_term(prefix, &stat),
             java_len: java_len(&path),
             slash,
             name,
@@ -49,22 +53,58 @@ impl RestoreNode {
 }
 
 impl DataTree {
+    /// [`Restorer::restore`] for one node given by reference; false
+    /// (nothing stored) when its parent does not exist.
+    pub fn restore_node(
+        &mut self,
+        path: &str,
+        data: Option<Vec<u8>>,
+        acl: &[Acl],
+        stat: StatPersisted,
+    ) -> bool {
+        let acl = self.intern_acl(acl);
+        Restorer::new(self)
+            .restore(RestoreNode::new(path.to_owned(), data, stat), acl)
+            .is_ok()
+    }
+}
+
+/// Links restored nodes into a tree. The names of a run of siblings (a
+/// snapshot lists a node's children together) are held back and added to
+/// their parent in one go, so the run costs one parent lookup; they are
+/// linked at the latest when the restorer is dropped.
+pub struct Restorer<'a> {
+    tree: &'a mut DataTree,
+    /// The parent whose child names are held back (it exists).
+    parent: String,
+    names: Vec<String>,
+}
+
+impl<'a> Restorer<'a> {
+    pub fn new(tree: &'a mut DataTree) -> Restorer<'a> {
+        Restorer {
+            tree,
+            parent: String::new(),
+            names: Vec::new(),
+        }
+    }
+
     /// The tree's shared copy of an ACL list (`aclCache.convertAcls`): what
     /// [`restore`](Self::restore) takes, so a loader converts each of a
     /// snapshot's lists once rather than once per node.
     pub fn shared_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
-        self.intern_acl(acl)
+        self.tree.intern_acl(acl)
     }
 
     /// Room for `additional` more nodes without growing the path map.
     pub fn reserve(&mut self, additional: usize) {
-        self.nodes.reserve(additional);
+        self.tree.nodes.reserve(additional);
     }
 
     /// Stores a node (replacing one at the same path, whose children stay
     /// linked) and links it into its parent, tracking its owner. `acl` must
-    /// come from [`shared_acl`](Self::shared_acl). Stores nothing when the
-    /// node's parent does not exist: `Err` with the node's path.
+    /// come from [`shared_acl`](Self::shared_acl). Stores nothing when the node's
+    /// parent does not exist: `Err` with the node's path.
     pub fn restore(&mut self, n: RestoreNode, acl: Arc<[Acl]>) -> Result<(), String> {
         if n.path != "/" {
             let parent = match n.slash {
@@ -72,14 +112,17 @@ impl DataTree {
                 Some(i) => &n.path[..i],
                 None => return Err(n.path),
             };
-            match self.nodes.get_mut(parent) {
-                Some(p) => {
-                    p.children.insert(n.name);
+            if parent != self.parent {
+                self.flush();
+                if !self.tree.nodes.contains_key(parent) {
+                    return Err(n.path);
                 }
-                None => return Err(n.path),
+                parent.clone_into(&mut self.parent);
             }
+            self.names.push(n.name);
         }
-        let kind = EphemeralType::of(n.stat.ephemeral_owner, self.extended_types_enabled);
+        let tree = &mut *self.tree;
+        let kind = EphemeralType::of(n.stat.ephemeral_owner, tree.extended_types_enabled);
         let mut node = Node {
             digest_prefix: n.digest_prefix,
             data: n.data,
@@ -90,9 +133,9 @@ impl DataTree {
         };
         let owner = node.stat.ephemeral_owner;
         let tracked = (kind != EphemeralType::Void).then(|| n.path.clone());
-        self.digest = self.digest.wrapping_add(node.digest());
-        self.data_size += n.java_len + node.data.as_ref().map_or(0, |d| d.len() as i64);
-        let replaced = match self.nodes.entry(n.path) {
+        tree.digest = tree.digest.wrapping_add(n.term);
+        tree.data_size += n.java_len + node.data.as_ref().map_or(0, |d| d.len() as i64);
+        let replaced = match tree.nodes.entry(n.path) {
             Entry::Vacant(e) => {
                 e.insert(node);
                 None
@@ -104,27 +147,35 @@ impl DataTree {
             }
         };
         if let Some((path, old)) = replaced {
-            self.digest = self.digest.wrapping_sub(old.digest());
-            self.data_size -= n.java_len + old.data.as_ref().map_or(0, |d| d.len() as i64);
-            self.untrack_owner(&path, old.kind, old.stat.ephemeral_owner);
+            tree.digest = tree.digest.wrapping_sub(old.digest());
+            tree.data_size -= n.java_len + old.data.as_ref().map_or(0, |d| d.len() as i64);
+            tree.untrack_owner(&path, old.kind, old.stat.ephemeral_owner);
         }
         if let Some(path) = tracked {
-            self.track_owner(&path, kind, owner);
+            tree.track_owner(&path, kind, owner);
         }
         Ok(())
     }
 
-    /// [`restore`](Self::restore) for one node given by reference; false
-    /// (nothing stored) when its parent does not exist.
-    pub fn restore_node(
-        &mut self,
-        path: &str,
-        data: Option<Vec<u8>>,
-        acl: &[Acl],
-        stat: StatPersisted,
-    ) -> bool {
-        let acl = self.intern_acl(acl);
-        self.restore(RestoreNode::new(path.to_owned(), data, stat), acl)
-            .is_ok()
+    /// Links the held-back names into their parent.
+    fn flush(&mut self) {
+        if self.names.is_empty() {
+            return;
+        }
+        let names = self.names.drain(..);
+        let parent = self.tree.nodes.get_mut(&self.parent);
+        let children = &mut parent.expect("held-back parent exists").children;
+        if children.is_empty() {
+            // Built in bulk (sorted once; snapshots we write are sorted already).
+            *children = names.collect();
+        } else {
+            children.extend(names);
+        }
+    }
+}
+
+impl Drop for Restorer<'_> {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
