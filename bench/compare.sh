@@ -177,6 +177,7 @@ for srv in "zookeeper $ZK_PORT" "ferrokeeper $FK_PORT"; do
 done
 
 for round in $(seq "$ROUNDS"); do
+    wait_disk_quiet "$WORK"
     for wl in $WORKLOADS; do
         log "round $round/$ROUNDS: $wl"
         run_one "$wl" zookeeper "$ZK_PORT" "$ZK_PID" "$round"

@@ -14,3 +14,26 @@ if [ "$SKIP_BUILD" != 1 ]; then
     log "building ferrokeeper and ferrokeeper-bench (release)"
     cargo build --release --quiet --bin ferrokeeper --bin ferrokeeper-bench
 fi
+
+# wait_disk_quiet DIR: waits (up to DISK_QUIET_MAX s, default 180) until the
+# block device under DIR has had no discards for 6 s. Deleting a large data
+# dir on a file system mounted with `discard` trims for a minute or more,
+# and fsyncs queued behind the trims take milliseconds instead of ~100 µs:
+# a durable-write figure taken then measures the trim, not the server.
+wait_disk_quiet() {
+    local dev stat a b waited=0 quiet=0
+    dev=$(df -P "$1" | awk 'NR == 2 {print $1}')
+    dev=$(basename "$(readlink -f "$dev")")
+    stat=/sys/class/block/$dev/stat
+    [ -r "$stat" ] || return 0
+    a=$(awk '{print $14}' "$stat")
+    while [ "$quiet" -lt 6 ] && [ "$waited" -lt "${DISK_QUIET_MAX:-180}" ]; do
+        sleep 2
+        waited=$((waited + 2))
+        b=$(awk '{print $14}' "$stat")
+        if [ "${b:-0}" = "${a:-0}" ]; then quiet=$((quiet + 2)); else quiet=0; fi
+        a=$b
+    done
+    [ "$waited" -gt 6 ] && log "waited ${waited}s for $dev to finish discards"
+    return 0
+}

@@ -243,6 +243,7 @@ phase_fsync() {
         "$BENCH" --server "127.0.0.1:${PORT[$k]}" --quiet --mix set=100 --duration 3 --warmup 0 > /dev/null 2>&1 || true
     done
     for round in $(seq "$FSYNC_ROUNDS"); do
+        wait_disk_quiet "$WORK"
         for kind in zookeeper ferrokeeper; do
             for fs in yes no; do
                 port=${PORT[$kind-$fs]}
