@@ -23,7 +23,7 @@ use crate::server::pipeline::{Prepared, Work};
 use crate::server::prep_txn::{SingleWrite, TxnBuilder};
 use crate::server::session::{Close, ConnHandle};
 use crate::server::session_tracker::{session_password, SessionTracker};
-use crate::server::sync::{Log, SyncStage};
+use crate::server::sync::SyncStage;
 use crate::server::Shared;
 use crate::txn::{CreateSessionTxn, ErrorTxn, Txn, TxnBody, TxnHeader};
 
@@ -62,7 +62,7 @@ pub struct Applied(pub i64);
 
 pub struct Prep {
     shared: Arc<Shared>,
-    next: Addr<SyncStage>,
+    next: SyncStage,
     /// Items without a txn skip the log stage when it is empty.
     last: Addr<FinalStage>,
     changes: ChangeRecords,
@@ -109,7 +109,7 @@ impl Prep {
     /// `restored`: sessions recovered from disk; they may resume, or expire.
     pub fn new(
         shared: Arc<Shared>,
-        next: Addr<SyncStage>,
+        next: SyncStage,
         last: Addr<FinalStage>,
         restored: BTreeMap<i64, i32>,
     ) -> Self {
@@ -173,7 +173,7 @@ impl Prep {
                 if let Some(conn) = conn {
                     conn.entered_log();
                 }
-                self.next.do_send(Log(work));
+                self.next.log(work);
             }
         }
     }

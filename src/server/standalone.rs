@@ -59,7 +59,7 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
             snapshotter,
             shared: pipeline_shared.clone(),
         };
-        let sync = SyncStage::new(writer, targets).start();
+        let sync = SyncStage::new(writer, targets);
         Prep::new(pipeline_shared, sync, final_stage, restored)
     });
     tracing::info!("binding to port {local}");

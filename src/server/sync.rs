@@ -1,6 +1,6 @@
 //! The sync (log) stage: txns become durable here before final applies them.
 //!
-//! The actor hands items to two threads, so a blocking fsync never stalls an
+//! Prep hands items to two threads, so a blocking fsync never stalls an
 //! event loop. The writer thread takes every item waiting, appends their txns
 //! to the log and writes them out; the syncer thread takes every written batch
 //! waiting, fsyncs once, and only then passes the batches on in order. So
@@ -27,14 +27,12 @@ use crate::server::session::Close;
 use crate::server::snapshotter::{Snapshotter, TakeSnapshot};
 use crate::server::Shared;
 
-/// An item to log, in order.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Log(pub Work);
-
 /// Items taken into one group commit at most.
 const MAX_BATCH: usize = 4096;
 
+/// The stage's entrance: prep hands items straight to the writer thread
+/// (no actor mailbox in between, so a write never waits for the event loop
+/// to get round to forwarding it).
 pub struct SyncStage {
     to_log: mpsc::Sender<Work>,
 }
@@ -65,6 +63,13 @@ impl SyncStage {
             .spawn(move || sync_loop(written, targets))
             .expect("spawn the txn sync thread");
         SyncStage { to_log: tx }
+    }
+
+    /// Queues `work` for the log, after everything queued before it.
+    pub fn log(&self, work: Work) {
+        if self.to_log.send(work).is_err() {
+            tracing::error!("the transaction log thread has stopped");
+        }
     }
 }
 
@@ -179,19 +184,6 @@ fn sync_loop(rx: mpsc::Receiver<Written>, t: LogTargets) {
                     from_log: true,
                 }),
             }
-        }
-    }
-}
-
-impl Actor for SyncStage {
-    type Context = Context<Self>;
-}
-
-impl Handler<Log> for SyncStage {
-    type Result = ();
-    fn handle(&mut self, Log(work): Log, _: &mut Context<Self>) {
-        if self.to_log.send(work).is_err() {
-            tracing::error!("the transaction log thread has stopped");
         }
     }
 }
