@@ -1,8 +1,8 @@
 //! Start-up loading of a snapshot straight into a [`DataTree`], on two
 //! threads: a reader thread reads and checks the file (decompression, Adler32
-//! seals, parsing) and prepares each node ([`RestoreNode::new`]: digest CRC,
-//! child name), handing them over in batches, while the calling thread links
-//! them into the tree. No list of all nodes is built first, and the path map
+//! seals, parsing) and builds each node ([`NodeMaker`]: ACL conversion, digest
+//! CRC, child name), handing them over in batches, while the calling thread
+//! links them into the tree ([`Restorer`]). No list of all nodes is built first, and the path map
 //! is sized once, from the file length and the first batch's bytes per node.
 //!
 //! The tree only counts once the whole file checked out: on a damaged
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::persistence::snapshot::OPEN_ACL_REF;
 use crate::persistence::{Compression, PersistError, SnapshotReader, SnapshotTrailer, ZxidDigest};
 use crate::proto::data::Acl;
-use crate::tree::{DataTree, RestoreNode, Restorer};
+use crate::tree::{DataTree, NodeMaker, RestoreNode, Restorer};
 
 /// Nodes per hand-over from the reader thread.
 const BATCH: usize = 4096;
@@ -39,10 +39,10 @@ pub struct LoadedSnapshot {
     pub nodes: usize,
 }
 
-/// A batch of prepared nodes with their ACL refs; the first one may say how
-/// many nodes the whole file likely holds.
+/// A batch of prepared nodes; the first one may say how many nodes the whole
+/// file likely holds.
 struct Batch {
-    nodes: Vec<(RestoreNode, i64)>,
+    nodes: Vec<RestoreNode>,
     estimate: Option<usize>,
 }
 
@@ -56,25 +56,22 @@ pub fn load_snapshot(
 ) -> Result<Result<LoadedSnapshot, PersistError>, PersistError> {
     let mut reader = SnapshotReader::open(path)?;
     let sessions = std::mem::take(&mut reader.sessions);
-    let acls = std::mem::take(&mut reader.acls);
     let zxid = reader.zxid;
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let plain = Compression::from_file_name(&name) == Compression::None;
+    let maker = tree.node_maker();
     let (tx, rx) = mpsc::sync_channel::<Batch>(AHEAD);
     let mut nodes = 0usize;
     let mut orphan = None;
-    let trailer = std::thread::scope(|s| {
+    let (trailer, maker) = std::thread::scope(|s| {
         let read = std::thread::Builder::new()
             .name("snapshot-reader".into())
-            .spawn_scoped(s, move || read_nodes(reader, plain, tx))
+            .spawn_scoped(s, move || read_nodes(reader, maker, plain, tx))
             .map_err(|e| PersistError::Io {
                 path: path.to_path_buf(),
                 source: e,
             })?;
         let mut restorer = Restorer::new(&mut tree);
-        let open: Arc<[Acl]> = restorer.shared_acl(&Acl::open_unsafe());
-        let mut shared: HashMap<i64, Arc<[Acl]>, ahash::RandomState> = HashMap::default();
-        let mut batch_acls: Vec<Arc<[Acl]>> = Vec::with_capacity(BATCH);
         for batch in rx {
             if let Some(n) = batch.estimate {
                 restorer.reserve(n);
@@ -83,21 +80,8 @@ pub fn load_snapshot(
             if orphan.is_some() {
                 continue; // the file is still read to the end and checked
             }
-            // The ACLs first: a refcount increment right after a node's store
-            // into the path map would wait for that store's cache miss.
-            batch_acls.extend(batch.nodes.iter().map(|(_, acl_ref)| {
-                if *acl_ref == OPEN_ACL_REF {
-                    return open.clone();
-                }
-                // A fuzzy snapshot may name an ACL its map lacks; the log fixes it.
-                let list = acls.get(acl_ref).map_or(&[][..], Vec::as_slice);
-                shared
-                    .entry(*acl_ref)
-                    .or_insert_with(|| restorer.shared_acl(list))
-                    .clone()
-            }));
-            for ((node, _), acl) in batch.nodes.into_iter().zip(batch_acls.drain(..)) {
-                if let Err(path) = restorer.restore(node, acl) {
+            for node in batch.nodes {
+                if let Err(path) = restorer.restore(node) {
                     orphan = Some(path);
                     break;
                 }
@@ -106,6 +90,7 @@ pub fn load_snapshot(
         drop(restorer);
         read.join().expect("snapshot reader panicked")
     })?;
+    maker.give_back(&mut tree);
     if let Some(p) = orphan {
         return Ok(Err(PersistError::Corrupt {
             file: path.to_path_buf(),
@@ -123,18 +108,32 @@ pub fn load_snapshot(
     }))
 }
 
-/// The reader thread: parses and prepares nodes in batches until the end
-/// marker, then checks the seals.
+/// The reader thread: parses and builds nodes in batches until the end
+/// marker, then checks the seals. Gives the node maker back with the result.
 fn read_nodes(
     mut reader: SnapshotReader,
+    mut maker: NodeMaker,
     plain: bool,
     tx: mpsc::SyncSender<Batch>,
-) -> Result<SnapshotTrailer, PersistError> {
+) -> Result<(SnapshotTrailer, NodeMaker), PersistError> {
+    let acls = std::mem::take(&mut reader.acls);
+    let open: Arc<[Acl]> = maker.shared_acl(&Acl::open_unsafe());
+    let mut shared: HashMap<i64, Arc<[Acl]>, ahash::RandomState> = HashMap::default();
     let first_at = reader.offset();
     let mut batch = Vec::with_capacity(BATCH);
     let mut first = true;
     while let Some(n) = reader.next_node()? {
-        batch.push((RestoreNode::new(n.path, n.data, n.stat), n.acl));
+        let acl = if n.acl == OPEN_ACL_REF {
+            open.clone()
+        } else {
+            // A fuzzy snapshot may name an ACL its map lacks; the log fixes it.
+            let list = acls.get(&n.acl).map_or(&[][..], Vec::as_slice);
+            shared
+                .entry(n.acl)
+                .or_insert_with(|| maker.shared_acl(list))
+                .clone()
+        };
+        batch.push(maker.make(n.path, n.data, acl, n.stat));
         if batch.len() == BATCH {
             // Uncompressed, the bytes per node so far tell the node count.
             let estimate = (first && plain).then(|| {
@@ -147,13 +146,13 @@ fn read_nodes(
         }
     }
     send(&tx, batch, None)?;
-    reader.finish()
+    Ok((reader.finish()?, maker))
 }
 
 /// Fails only when the tree side is gone, which happens only if it panicked.
 fn send(
     tx: &mpsc::SyncSender<Batch>,
-    nodes: Vec<(RestoreNode, i64)>,
+    nodes: Vec<RestoreNode>,
     estimate: Option<usize>,
 ) -> Result<(), PersistError> {
     tx.send(Batch { nodes, estimate })

@@ -325,7 +325,7 @@ impl DataTree {
             .wrapping_add(node.digest());
         self.track_owner(path, node.kind, node.stat.ephemeral_owner);
         self.data_size += super::java_len(path) + data.as_ref().map_or(0, |d| d.len() as i64);
-        self.nodes.insert(path.to_owned(), node);
+        self.nodes.insert(path.to_owned(), Box::new(node));
 
         let w = self.data_watches.trigger(path, event_type::NODE_CREATED);
         notify(ev, &w, None, event_type::NODE_CREATED, path, &acl);

@@ -37,15 +37,17 @@ use crate::proto::data::{Acl, StatPersisted};
 
 pub use apply::{ApplyResult, TxnResult};
 pub use node::{EphemeralType, Node, CONTAINER_EPHEMERAL_OWNER};
-pub use restore::{RestoreNode, Restorer};
+pub use restore::{NodeMaker, RestoreNode, Restorer};
 pub use watches::{event_type, WatchEvent, WatchMode, WatchTable, WatcherType};
 
 /// The tree of znodes with its watch tables.
 #[derive(Debug)]
 pub struct DataTree {
     /// Keyed by full path; aHash (keyed per process, so clients cannot pick
-    /// colliding paths) is several times faster than SipHash on paths.
-    nodes: HashMap<String, Node, ahash::RandomState>,
+    /// colliding paths) is several times faster than SipHash on paths. Nodes
+    /// are boxed: the map's slots stay small (a table of 1M nodes has 2M
+    /// slots), and a snapshot loader builds nodes on another thread.
+    nodes: HashMap<String, Box<Node>, ahash::RandomState>,
     /// Session -> its ephemeral paths. As in Java a session's (possibly empty)
     /// set stays until its closeSession.
     ephemerals: HashMap<i64, BTreeSet<String>>,
@@ -56,7 +58,7 @@ pub struct DataTree {
     /// a list first used while a fuzzy snapshot is written gets the id
     /// ZooKeeper's `ReferenceCountedACLCache` allocates when it replays that
     /// txn over the snapshot (ids continue from the largest in the map).
-    acl_cache: HashMap<Arc<[Acl]>, i64, ahash::RandomState>,
+    acl_cache: AclCache,
     data_watches: WatchTable,
     child_watches: WatchTable,
     last_processed_zxid: i64,
@@ -78,6 +80,20 @@ impl Default for DataTree {
     fn default() -> Self {
         DataTree::new()
     }
+}
+
+/// Every ACL list in use, with its snapshot id.
+type AclCache = HashMap<Arc<[Acl]>, i64, ahash::RandomState>;
+
+/// The cache's copy of `acl`, added with the next id if new.
+fn intern(cache: &mut AclCache, acl: &[Acl]) -> Arc<[Acl]> {
+    if let Some((a, _)) = cache.get_key_value(acl) {
+        return a.clone();
+    }
+    let a: Arc<[Acl]> = Arc::from(acl);
+    let id = cache.len() as i64 + 1;
+    cache.insert(a.clone(), id);
+    a
 }
 
 fn java_len(s: &str) -> i64 {
@@ -182,20 +198,14 @@ impl DataTree {
 
     /// `aclCache.convertAcls`: the shared copy of an ACL list.
     fn intern_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
-        if let Some((a, _)) = self.acl_cache.get_key_value(acl) {
-            return a.clone();
-        }
-        let a: Arc<[Acl]> = Arc::from(acl);
-        let id = self.acl_cache.len() as i64 + 1;
-        self.acl_cache.insert(a.clone(), id);
-        a
+        intern(&mut self.acl_cache, acl)
     }
 
     // ---- queries -------------------------------------------------------
 
     /// The node at `path` (`""` is the root, as in Java).
     pub fn node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(Self::key(path))
+        self.nodes.get(Self::key(path)).map(Box::as_ref)
     }
 
     /// Child names of `path`, in byte order; `None` when it does not exist.
@@ -308,7 +318,7 @@ impl DataTree {
 
     /// Every (path, node), in no particular order (for snapshots).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
+        self.nodes.iter().map(|(p, n)| (p.as_str(), n.as_ref()))
     }
 
     /// Every distinct ACL list used so far (`aclCacheSize`).

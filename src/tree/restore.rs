@@ -1,58 +1,91 @@
 //! Loading nodes from a snapshot (`DataTree.deserialize`): no stat or watch
 //! changes, each node linked under its parent, which the snapshot lists first.
 //!
-//! The per-node work that needs no tree — the digest CRC over path and data,
-//! the child name, the path's Java length — is done by [`RestoreNode::new`],
-//! which a loader may run on another thread; a [`Restorer`] then only links
-//! the node in: one hash lookup for the node, one per run of siblings.
+//! The work is split so a loader can run the two halves on two threads: a
+//! [`NodeMaker`] builds each node whole — ACL conversion, digest CRC, sizes —
+//! without the tree, and a [`Restorer`] only links it in (one hash lookup for
+//! the node, one per run of siblings).
 
 use std::collections::hash_map::Entry;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::digest::{digest_prefix, digest_term};
-use super::{java_len, DataTree, EphemeralType, Node};
+use super::{intern, java_len, AclCache, DataTree, EphemeralType, Node};
 use crate::proto::data::{Acl, StatPersisted};
 
-/// A node made ready for [`DataTree::restore`].
+/// A node made ready for [`Restorer::restore`].
 #[derive(Debug)]
 pub struct RestoreNode {
     path: String,
     /// Index of the last '/' of `path`; `None` for a path without one.
     slash: Option<usize>,
-    /// The name under its parent (what follows the last '/').
-    name: String,
-    data: Option<Vec<u8>>,
-    stat: StatPersisted,
-    digest_prefix: Option<u32>,
+    node: Box<Node>,
     /// The node's digest term ([`Node::digest`]).
     term: i64,
-    java_len: i64,
+    /// What the node adds to the tree's approximate data size.
+    size: i64,
+    kind: EphemeralType,
+    owner: i64,
 }
 
-impl RestoreNode {
-    /// `path` is "/" for the root.
-    pub fn new(path: String, data: Option<Vec<u8>>, stat: StatPersisted) -> RestoreNode {
+/// Builds [`RestoreNode`]s. It holds the tree's ACL cache meanwhile (taken by
+/// [`DataTree::node_maker`], returned by [`give_back`](Self::give_back)), so
+/// lists are converted, and numbered, in the order the nodes use them.
+#[derive(Debug)]
+pub struct NodeMaker {
+    acl_cache: AclCache,
+    extended_types_enabled: bool,
+}
+
+impl NodeMaker {
+    /// The tree's shared copy of an ACL list (`aclCache.convertAcls`).
+    pub fn shared_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
+        intern(&mut self.acl_cache, acl)
+    }
+
+    /// The node at `path` ("/" for the root); `acl` from [`shared_acl`](Self::shared_acl).
+    pub fn make(
+        &self,
+        path: String,
+        data: Option<Vec<u8>>,
+        acl: Arc<[Acl]>,
+        stat: StatPersisted,
+    ) -> RestoreNode {
         let slash = path.rfind('/');
-        let name = match slash {
-            Some(i) if path != "/" => path[i + 1..].to_owned(),
-            _ => String::new(),
-        };
-        let prefix = digest_prefix(&path, data.as_deref());
-        RestoreNode {
-            digest_prefix: prefix,
-            term: digest_term(prefix, &stat),
-            java_len: java_len(&path),
-            slash,
-            name,
+        let size = java_len(&path) + data.as_ref().map_or(0, |d| d.len() as i64);
+        let node = Box::new(Node::new(
+            &path,
             data,
+            acl,
             stat,
+            self.extended_types_enabled,
+        ));
+        RestoreNode {
+            term: node.digest(),
+            kind: node.kind,
+            owner: node.stat.ephemeral_owner,
+            size,
+            slash,
+            node,
             path,
         }
+    }
+
+    /// Returns the ACL cache to `tree`, which must be the one it came from.
+    pub fn give_back(self, tree: &mut DataTree) {
+        debug_assert!(tree.acl_cache.is_empty(), "ACL cache given back twice");
+        tree.acl_cache = self.acl_cache;
     }
 }
 
 impl DataTree {
+    /// Lends the ACL cache to a [`NodeMaker`] until its `give_back`.
+    pub fn node_maker(&mut self) -> NodeMaker {
+        NodeMaker {
+            acl_cache: std::mem::take(&mut self.acl_cache),
+            extended_types_enabled: self.extended_types_enabled,
+        }
+    }
+
     /// [`Restorer::restore`] for one node given by reference; false
     /// (nothing stored) when its parent does not exist.
     pub fn restore_node(
@@ -62,10 +95,11 @@ impl DataTree {
         acl: &[Acl],
         stat: StatPersisted,
     ) -> bool {
-        let acl = self.intern_acl(acl);
-        Restorer::new(self)
-            .restore(RestoreNode::new(path.to_owned(), data, stat), acl)
-            .is_ok()
+        let mut maker = self.node_maker();
+        let acl = maker.shared_acl(acl);
+        let n = maker.make(path.to_owned(), data, acl, stat);
+        maker.give_back(self);
+        Restorer::new(self).restore(n).is_ok()
     }
 }
 
@@ -89,23 +123,15 @@ impl<'a> Restorer<'a> {
         }
     }
 
-    /// The tree's shared copy of an ACL list (`aclCache.convertAcls`): what
-    /// [`restore`](Self::restore) takes, so a loader converts each of a
-    /// snapshot's lists once rather than once per node.
-    pub fn shared_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
-        self.tree.intern_acl(acl)
-    }
-
     /// Room for `additional` more nodes without growing the path map.
     pub fn reserve(&mut self, additional: usize) {
         self.tree.nodes.reserve(additional);
     }
 
     /// Stores a node (replacing one at the same path, whose children stay
-    /// linked) and links it into its parent, tracking its owner. `acl` must
-    /// come from [`shared_acl`](Self::shared_acl). Stores nothing when the node's
-    /// parent does not exist: `Err` with the node's path.
-    pub fn restore(&mut self, n: RestoreNode, acl: Arc<[Acl]>) -> Result<(), String> {
+    /// linked) and links it into its parent, tracking its owner. Stores
+    /// nothing when the node's parent does not exist: `Err` with its path.
+    pub fn restore(&mut self, n: RestoreNode) -> Result<(), String> {
         if n.path != "/" {
             let parent = match n.slash {
                 Some(0) => "/",
@@ -119,22 +145,14 @@ impl<'a> Restorer<'a> {
                 }
                 parent.clone_into(&mut self.parent);
             }
-            self.names.push(n.name);
+            let slash = n.slash.expect("checked above");
+            self.names.push(n.path[slash + 1..].to_owned());
         }
         let tree = &mut *self.tree;
-        let kind = EphemeralType::of(n.stat.ephemeral_owner, tree.extended_types_enabled);
-        let mut node = Node {
-            digest_prefix: n.digest_prefix,
-            data: n.data,
-            acl,
-            kind,
-            stat: n.stat,
-            children: BTreeSet::new(),
-        };
-        let owner = node.stat.ephemeral_owner;
-        let tracked = (kind != EphemeralType::Void).then(|| n.path.clone());
+        let mut node = n.node;
+        let tracked = (n.kind != EphemeralType::Void).then(|| n.path.clone());
         tree.digest = tree.digest.wrapping_add(n.term);
-        tree.data_size += n.java_len + node.data.as_ref().map_or(0, |d| d.len() as i64);
+        tree.data_size += n.size;
         let replaced = match tree.nodes.entry(n.path) {
             Entry::Vacant(e) => {
                 e.insert(node);
@@ -148,11 +166,11 @@ impl<'a> Restorer<'a> {
         };
         if let Some((path, old)) = replaced {
             tree.digest = tree.digest.wrapping_sub(old.digest());
-            tree.data_size -= n.java_len + old.data.as_ref().map_or(0, |d| d.len() as i64);
+            tree.data_size -= java_len(&path) + old.data.as_ref().map_or(0, |d| d.len() as i64);
             tree.untrack_owner(&path, old.kind, old.stat.ephemeral_owner);
         }
         if let Some(path) = tracked {
-            tree.track_owner(&path, kind, owner);
+            tree.track_owner(&path, n.kind, n.owner);
         }
         Ok(())
     }
