@@ -2,7 +2,8 @@
 //! compression chosen by `zookeeper.snapshot.compression.method` when writing
 //! and by the file name's extension when reading, and an Adler32 over the
 //! *uncompressed* bytes (`CheckedOutputStream`/`CheckedInputStream`), which the
-//! snapshot "seals" into itself.
+//! snapshot "seals" into itself. The Adler32 is `simd-adler32` (already in the
+//! build through flate2), vectorised, so faster than `adler2` over a snapshot.
 //!
 //! Snappy is snappy-java's own stream format (`SnappyOutputStream`), not the
 //! framing format of the snappy spec: a 16-byte header (`\x82SNAPPY\0`, int
@@ -209,7 +210,7 @@ enum Sink {
 /// Adler32 of everything written.
 pub struct CheckedWriter {
     sink: Sink,
-    adler: adler2::Adler32,
+    adler: simd_adler32::Adler32,
 }
 
 impl CheckedWriter {
@@ -222,12 +223,12 @@ impl CheckedWriter {
         };
         Ok(CheckedWriter {
             sink,
-            adler: adler2::Adler32::new(),
+            adler: simd_adler32::Adler32::new(),
         })
     }
 
     pub fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.adler.write_slice(bytes);
+        self.adler.write(bytes);
         match &mut self.sink {
             Sink::Plain(w) => w.write_all(bytes),
             Sink::Gzip(w) => w.write_all(bytes),
@@ -237,7 +238,7 @@ impl CheckedWriter {
 
     /// `CheckedOutputStream.getChecksum().getValue()` so far.
     pub fn checksum(&self) -> i64 {
-        self.adler.checksum() as i64
+        self.adler.finish() as i64
     }
 
     /// Ends the compression stream and returns the file, flushed but not synced.
@@ -268,7 +269,7 @@ pub struct CheckedReader {
     end: usize,
     /// `buf[..summed]` is in `adler` already (`summed <= pos`).
     summed: usize,
-    adler: adler2::Adler32,
+    adler: simd_adler32::Adler32,
     /// Stream offset of `buf[0]`.
     base: u64,
 }
@@ -290,7 +291,7 @@ impl CheckedReader {
             pos: 0,
             end: 0,
             summed: 0,
-            adler: adler2::Adler32::new(),
+            adler: simd_adler32::Adler32::new(),
             base: 0,
         })
     }
@@ -298,7 +299,7 @@ impl CheckedReader {
     /// `CheckedInputStream.getChecksum().getValue()` of the bytes read so far.
     pub fn checksum(&mut self) -> i64 {
         self.sum_consumed();
-        self.adler.checksum() as i64
+        self.adler.finish() as i64
     }
 
     /// Uncompressed bytes read so far.
@@ -324,7 +325,7 @@ impl CheckedReader {
     }
 
     fn sum_consumed(&mut self) {
-        self.adler.write_slice(&self.buf[self.summed..self.pos]);
+        self.adler.write(&self.buf[self.summed..self.pos]);
         self.summed = self.pos;
     }
 
@@ -400,6 +401,7 @@ mod tests {
                 assert_eq!(r.take(n).unwrap(), &data[at..at + n], "{c:?} at {at}");
                 at += n;
                 assert_eq!(r.offset(), at as u64);
+                // Cross-checked against the other implementation (log entries use it).
                 let mut a = adler2::Adler32::new();
                 a.write_slice(&data[..at]);
                 assert_eq!(r.checksum(), a.checksum() as i64, "{c:?} at {at}");
