@@ -432,3 +432,29 @@ fn zero_ahead_fills_the_preallocation_and_entries_written_over_it_read_back() {
         .all(|(i, e)| e.txn.header.zxid == i as i64 + 1));
     assert!(iter.torn_tail().is_none());
 }
+
+#[test]
+fn replay_applies_in_order_across_hand_overs_and_stops_at_an_apply_error() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), 1..=3000, &[1500]);
+    let snap = d.path().join("snapshot.0");
+    let mut seen = Vec::new();
+    let r = replay(d.path(), 0, &snap, |e| {
+        seen.push(e.txn.header.zxid);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!((r.txns, r.last_zxid), (3000, 3000));
+    assert!(seen.iter().copied().eq(1..=3000));
+    let mut applied = 0;
+    let err = replay(d.path(), 0, &snap, |e| {
+        if e.txn.header.zxid == 2500 {
+            return Err(PersistError::Invalid("stop".into()));
+        }
+        applied += 1;
+        Ok(())
+    })
+    .unwrap_err();
+    assert_eq!(err.to_string(), "stop");
+    assert_eq!(applied, 2499);
+}

@@ -19,6 +19,7 @@
 use std::collections::VecDeque;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use super::entry::{
     adler32, parse_frame, unmarshal_txn, Frame, LogEntry, FILE_HEADER_LEN, TXNLOG_MAGIC,
@@ -327,8 +328,12 @@ pub struct LogReplay {
     pub torn_tail: Option<TornTail>,
 }
 
+/// Entries per hand-over from the reading thread to `apply`.
+const REPLAY_BATCH: usize = 1024;
+
 /// Calls `apply` on every txn after `after_zxid`, in order. Stops at the first
-/// error (of reading or of `apply`).
+/// error (of reading or of `apply`). The logs are read and decoded on a
+/// second thread (`txn-log-replay`) while `apply` runs on this one.
 pub fn replay(
     log_dir: &Path,
     after_zxid: i64,
@@ -336,14 +341,38 @@ pub fn replay(
     mut apply: impl FnMut(LogEntry) -> Result<()>,
 ) -> Result<LogReplay> {
     let mut it = TxnLogIter::open(log_dir, after_zxid, anchor)?;
-    let mut txns = 0;
-    for entry in it.by_ref() {
-        apply(entry?)?;
-        txns += 1;
-    }
-    Ok(LogReplay {
-        last_zxid: it.last_zxid(),
-        txns,
-        torn_tail: it.torn_tail().cloned(),
+    let (tx, rx) = mpsc::sync_channel::<Vec<Result<LogEntry>>>(4);
+    std::thread::scope(|s| {
+        let reading = std::thread::Builder::new()
+            .name("txn-log-replay".into())
+            .spawn_scoped(s, move || {
+                let mut batch = Vec::with_capacity(REPLAY_BATCH);
+                for entry in it.by_ref() {
+                    batch.push(entry);
+                    if batch.len() == REPLAY_BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(REPLAY_BATCH));
+                        if tx.send(full).is_err() {
+                            return it; // apply failed
+                        }
+                    }
+                }
+                let _ = tx.send(batch);
+                it
+            })
+            .map_err(io_err(log_dir))?;
+        let mut txns = 0;
+        let applied = rx.iter().flatten().try_for_each(|entry| {
+            apply(entry?)?;
+            txns += 1;
+            Ok(())
+        });
+        drop(rx);
+        let it = reading.join().expect("txn log reading panicked");
+        applied?;
+        Ok(LogReplay {
+            last_zxid: it.last_zxid(),
+            txns,
+            torn_tail: it.torn_tail().cloned(),
+        })
     })
 }
