@@ -5,16 +5,19 @@
 //! to the log and writes them out; the syncer thread takes every written batch
 //! waiting, fsyncs once, and only then passes the batches on in order. So
 //! while one group commit's fsync runs, the next batch is already being
-//! encoded and written. A reply to a write leaves only after its txn is on
-//! disk, and reads wait behind the writes that came before them (as in
-//! `SyncRequestProcessor`). Every `snapCount` txns (randomised) the writer
-//! rolls the log and asks the snapshotter for a snapshot; between batches it
-//! has the log file zeroed ahead of the write position (by a helper thread),
-//! so fsyncs flush only data.
-//! If the disk fails, nothing more is acknowledged: the writers of unsynced
-//! txns are disconnected (outcome unknown, as with any lost connection) and
-//! prep refuses new writes.
+//! encoded and written. A lone item with the syncer idle (a synchronous
+//! client) is fsynced by the writer itself, saving a thread hand-over.
+//!
+//! A reply to a write leaves only after its txn is on disk, and reads wait
+//! behind the writes that came before them (as in `SyncRequestProcessor`).
+//! Every `snapCount` txns (randomised) the writer rolls the log and asks the
+//! snapshotter for a snapshot; between batches it has the log file zeroed
+//! ahead of the write position (by a helper thread), so fsyncs flush only
+//! data. If the disk fails, nothing more is acknowledged: the writers of
+//! unsynced txns are disconnected (outcome unknown, as with any lost
+//! connection) and prep refuses new writes.
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -29,6 +32,9 @@ use crate::server::Shared;
 
 /// Items taken into one group commit at most.
 const MAX_BATCH: usize = 4096;
+
+/// A batch this small is fsynced by the writer itself when the syncer is idle.
+const INLINE_MAX: usize = 1;
 
 /// The stage's entrance: prep hands items straight to the writer thread
 /// (no actor mailbox in between, so a write never waits for the event loop
@@ -53,14 +59,19 @@ impl SyncStage {
             targets.shared.config.snap_count,
             RollPolicy::DEFAULT_SNAP_SIZE_BYTES,
         );
-        let snapshotter = targets.snapshotter.clone();
+        let durable = Arc::new(Durable {
+            targets,
+            queued: AtomicUsize::new(0),
+            failed: AtomicBool::new(false),
+        });
+        let for_syncer = durable.clone();
         std::thread::Builder::new()
             .name("txn-log".into())
-            .spawn(move || write_loop(rx, writer, policy, to_syncer, snapshotter))
+            .spawn(move || write_loop(rx, writer, policy, to_syncer, &durable))
             .expect("spawn the txn log thread");
         std::thread::Builder::new()
             .name("txn-sync".into())
-            .spawn(move || sync_loop(written, targets))
+            .spawn(move || sync_loop(written, &for_syncer))
             .expect("spawn the txn sync thread");
         SyncStage { to_log: tx }
     }
@@ -81,14 +92,15 @@ struct Written {
 }
 
 /// The writer thread: takes every item waiting, appends their txns and
-/// writes them out, and hands the batch to the syncer; then zeroes the log
-/// ahead and rolls it when due. It goes on writing while the syncer fsyncs.
+/// writes them out, and hands the batch to the syncer (or commits a lone
+/// item itself while the syncer is idle); then zeroes the log ahead and rolls
+/// it when due. It goes on writing while the syncer fsyncs.
 fn write_loop(
     rx: mpsc::Receiver<Work>,
     mut writer: TxnLogWriter,
     mut policy: RollPolicy,
     to_syncer: mpsc::Sender<Written>,
-    snapshotter: Addr<Snapshotter>,
+    durable: &Durable,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -123,8 +135,17 @@ fn write_loop(
             }
         };
         let ok = ticket.is_some();
-        if to_syncer.send(Written { batch, ticket }).is_err() {
-            return;
+        let written = Written { batch, ticket };
+        // A lone item with the syncer idle (a synchronous client): fsync
+        // here rather than pay a hand-over to the other thread. Everything
+        // handed over before has been passed on, so order holds.
+        if written.batch.len() <= INLINE_MAX && durable.queued.load(Ordering::Acquire) == 0 {
+            durable.commit(vec![written]);
+        } else {
+            durable.queued.fetch_add(1, Ordering::AcqRel);
+            if to_syncer.send(written).is_err() {
+                return;
+            }
         }
         if !(appended && ok) {
             continue;
@@ -134,7 +155,7 @@ fn write_loop(
             match writer.roll() {
                 Ok(()) => {
                     policy.reset();
-                    snapshotter.do_send(TakeSnapshot);
+                    durable.targets.snapshotter.do_send(TakeSnapshot);
                 }
                 Err(e) => tracing::error!("Rolling the transaction log failed: {e}"),
             }
@@ -142,17 +163,22 @@ fn write_loop(
     }
 }
 
-/// The syncer thread: takes every written batch waiting, fsyncs their files
-/// once, and only then passes the batches on in order. After any failure it
-/// acknowledges no txn again: their writers are disconnected and prep refuses
-/// new writes.
-fn sync_loop(rx: mpsc::Receiver<Written>, t: LogTargets) {
-    let mut failed = false;
-    while let Ok(first) = rx.recv() {
-        let mut batches = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            batches.push(more);
-        }
+/// What the writer and the syncer share: where durable batches go, how many
+/// written batches wait for the syncer, and whether the disk has failed.
+struct Durable {
+    targets: LogTargets,
+    /// Batches handed to the syncer and not yet passed on.
+    queued: AtomicUsize,
+    /// A write or fsync failed: no txn is acknowledged again.
+    failed: AtomicBool,
+}
+
+impl Durable {
+    /// fsyncs the files behind `batches` once, then passes the batches on in
+    /// order. After any failure it acknowledges no txn again: their writers
+    /// are disconnected and prep refuses new writes.
+    fn commit(&self, mut batches: Vec<Written>) {
+        let mut failed = self.failed.load(Ordering::Acquire);
         let mut ticket = PendingSync::default();
         for w in &mut batches {
             match w.ticket.take() {
@@ -169,7 +195,8 @@ fn sync_loop(rx: mpsc::Receiver<Written>, t: LogTargets) {
             }
         }
         if failed {
-            t.shared.set_storage_failed();
+            self.failed.store(true, Ordering::Release);
+            self.targets.shared.set_storage_failed();
         }
         for work in batches.into_iter().flat_map(|w| w.batch) {
             match work {
@@ -179,11 +206,25 @@ fn sync_loop(rx: mpsc::Receiver<Written>, t: LogTargets) {
                         conn.addr.do_send(Close("transaction log write failed"));
                     }
                 }
-                work => t.next.do_send(Apply {
+                work => self.targets.next.do_send(Apply {
                     work,
                     from_log: true,
                 }),
             }
         }
+    }
+}
+
+/// The syncer thread: takes every written batch waiting and commits them
+/// with one fsync.
+fn sync_loop(rx: mpsc::Receiver<Written>, durable: &Durable) {
+    while let Ok(first) = rx.recv() {
+        let mut batches = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batches.push(more);
+        }
+        let n = batches.len();
+        durable.commit(batches);
+        durable.queued.fetch_sub(n, Ordering::AcqRel);
     }
 }
