@@ -142,6 +142,10 @@ pub struct Session {
     connect_started: Option<Instant>,
 }
 
+/// A connection's read buffer starts this small and grows with what arrives:
+/// most of a session's idle memory was tokio-util's default 8 KiB.
+const READ_BUFFER_START: usize = 1024;
+
 impl Session {
     /// Starts the actor for an accepted connection.
     pub fn spawn(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, prep: Addr<Prep>) {
@@ -149,7 +153,11 @@ impl Session {
         let max = shared.config.max_buffer;
         Session::create(move |ctx| {
             let (read, write) = stream.into_split();
-            ctx.add_stream(FramedRead::new(read, FrameCodec::new(max)));
+            ctx.add_stream(FramedRead::with_capacity(
+                read,
+                FrameCodec::new(max),
+                READ_BUFFER_START,
+            ));
             let auth = Arc::new(vec![Id {
                 scheme: "ip".into(),
                 id: peer.ip().to_string(),
