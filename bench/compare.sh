@@ -80,24 +80,11 @@ wait_port() { # port pid name
     log "$3 did not open port $1"; exit 1
 }
 
-write_cfg() { # name port
-    mkdir -p "$WORK/$1/data"
-    cat > "$WORK/$1/zoo.cfg" <<CFG
-tickTime=2000
-dataDir=$WORK/$1/data
-clientPort=$2
-clientPortAddress=127.0.0.1
-maxClientCnxns=0
-admin.enableServer=false
-4lw.commands.whitelist=*
-CFG
-}
-
 ZK_PORT=$(free_port)
 FK_PORT=$(free_port)
 while [ "$FK_PORT" = "$ZK_PORT" ]; do FK_PORT=$(free_port); done
-write_cfg zookeeper "$ZK_PORT"
-write_cfg ferrokeeper "$FK_PORT"
+write_cfg "$WORK/zookeeper" "$ZK_PORT" ""
+write_cfg "$WORK/ferrokeeper" "$FK_PORT" ""
 
 log "starting Apache ZooKeeper $ZK_VERSION on 127.0.0.1:$ZK_PORT"
 # shellcheck disable=SC2086

@@ -1,6 +1,7 @@
 # Shared set-up of the bench scripts (sourced, not run): Debian's Apache
 # ZooKeeper installed when missing, and the release binaries built unless
-# SKIP_BUILD=1. Expects log() and SKIP_BUILD; sets ZK_JAR and ZK_VERSION.
+# SKIP_BUILD=1. Expects log() and SKIP_BUILD; sets ZK_JAR and ZK_VERSION, and
+# defines wait_disk_quiet and write_cfg.
 ZK_JAR=/usr/share/java/zookeeper.jar
 if [ ! -f "$ZK_JAR" ] || ! command -v java >/dev/null; then
     log "installing Debian's zookeeper package"
@@ -36,4 +37,20 @@ wait_disk_quiet() {
     done
     [ "$waited" -gt 6 ] && log "waited ${waited}s for $dev to finish discards"
     return 0
+}
+
+# write_cfg DIR PORT EXTRA: DIR/zoo.cfg (and DIR/data) with the settings both
+# servers share in every bench run, plus EXTRA lines.
+write_cfg() { # dir port extra-lines
+    mkdir -p "$1/data"
+    cat > "$1/zoo.cfg" <<CFG
+tickTime=2000
+dataDir=$1/data
+clientPort=$2
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=*
+$3
+CFG
 }

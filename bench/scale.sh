@@ -92,20 +92,6 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-write_cfg() { # dir port extra-lines
-    mkdir -p "$1/data"
-    cat > "$1/zoo.cfg" <<CFG
-tickTime=2000
-dataDir=$1/data
-clientPort=$2
-clientPortAddress=127.0.0.1
-maxClientCnxns=0
-admin.enableServer=false
-4lw.commands.whitelist=*
-$3
-CFG
-}
-
 STARTED_NS=0
 start_server() { # kind dir -> sets SERVER_PID, STARTED_NS
     STARTED_NS=$(date +%s%N)

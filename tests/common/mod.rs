@@ -135,14 +135,7 @@ impl RawClient {
     }
 
     pub fn send(&mut self, xid: i32, request: &Request) {
-        let mut out = BytesMut::new();
-        RequestHeader {
-            xid,
-            op_type: request.op_code() as i32,
-        }
-        .encode(&mut out);
-        request.encode(&mut out);
-        write_frame(&mut self.stream, &out).unwrap();
+        assert!(self.try_send(xid, request), "sending xid {xid} failed");
     }
 
     /// The next reply header and its body bytes; `None` once closed.
