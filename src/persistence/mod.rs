@@ -23,6 +23,7 @@ pub mod purge;
 pub mod snapshot;
 pub mod snapstream;
 pub mod txnlog;
+mod write_behind;
 mod zero_fill;
 
 use std::path::{Path, PathBuf};

@@ -33,6 +33,7 @@ use bytes::BytesMut;
 use super::digest::ZxidDigest;
 use super::entry::{FileHeader, SNAP_MAGIC};
 use super::snapstream::{CheckedReader, CheckedWriter, Compression, SNAPPY_MAGIC};
+use super::write_behind::WriteBehind;
 use super::{
     io_err, list_files, snapshot_file_name, sync_dir, PersistError, Result, SNAPSHOT_PREFIX,
 };
@@ -195,6 +196,8 @@ pub struct SnapshotWriter {
     dir: PathBuf,
     out: CheckedWriter,
     fsync: bool,
+    /// With `fsync`, spreads the file's writeback over its writing.
+    write_behind: Option<WriteBehind>,
     buf: BytesMut,
 }
 
@@ -209,6 +212,7 @@ impl SnapshotWriter {
         let dest = snap_dir.join(snapshot_file_name(zxid, compression));
         let tmp = snap_dir.join(format!("{}.tmp", snapshot_file_name(zxid, compression)));
         let file = File::create(&tmp).map_err(io_err(&tmp))?;
+        let write_behind = fsync.then(|| WriteBehind::new(&file));
         let out = CheckedWriter::new(file, compression).map_err(io_err(&tmp))?;
         let mut w = SnapshotWriter {
             tmp,
@@ -216,6 +220,7 @@ impl SnapshotWriter {
             dir: snap_dir.to_path_buf(),
             out,
             fsync,
+            write_behind,
             buf: BytesMut::with_capacity(64 * 1024),
         };
         FileHeader::snapshot().encode(&mut w.buf);
@@ -226,6 +231,9 @@ impl SnapshotWriter {
     fn flush_buf(&mut self) -> Result<()> {
         let r = self.out.write_all(&self.buf);
         self.buf.clear();
+        if let Some(w) = &mut self.write_behind {
+            w.advance();
+        }
         r.map_err(io_err(&self.tmp))
     }
 

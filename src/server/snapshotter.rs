@@ -1,9 +1,12 @@
 //! The snapshotter actor: writes fuzzy snapshots of the tree and purges old
-//! files, on its own thread so the request path never waits for it.
+//! files, on its own thread so the request path never waits for it. A
+//! snapshot due while one is still being written is skipped, as ZooKeeper
+//! does ("Too busy to snap, skipping"); the next roll asks again.
 //!
 //! A snapshot is valid whatever txns land while it is written because txns are
 //! idempotent and recovery replays the log from the snapshot's zxid.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,13 +22,33 @@ use crate::server::Shared;
 /// Take a snapshot now.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct TakeSnapshot;
+struct TakeSnapshot;
 
 pub struct Snapshotter {
     shared: Arc<Shared>,
     dirs: DataDirs,
     /// Take a snapshot as soon as the thread starts (the start-up snapshot).
     snapshot_first: bool,
+    /// Set from a request until its snapshot is written.
+    busy: Arc<AtomicBool>,
+}
+
+/// How the log asks for snapshots: at most one is waiting or being written.
+pub struct SnapshotTrigger {
+    addr: Addr<Snapshotter>,
+    busy: Arc<AtomicBool>,
+}
+
+impl SnapshotTrigger {
+    /// Asks for a snapshot, unless one is still waiting or being written
+    /// (`SyncRequestProcessor`'s `snapThreadMutex.tryAcquire()`).
+    pub fn request(&self) {
+        if self.busy.swap(true, Ordering::AcqRel) {
+            tracing::warn!("Too busy to snap, skipping");
+            return;
+        }
+        self.addr.do_send(TakeSnapshot);
+    }
 }
 
 /// Nodes (and child names) copied per read-lock hold: final waits at most
@@ -33,13 +56,21 @@ pub struct Snapshotter {
 const NODES_PER_CHUNK: usize = 2000;
 
 /// Work left in the pre-order walk of the tree.
+///
+/// A node's children are those it had when the node itself was copied, as
+/// in ZooKeeper (which copies the stat and the child list together): a child
+/// created later (after the parent's copy, when `created_by`, the tree's
+/// last zxid then, had been applied) is left to the log, whose create replays
+/// over the parent's copied stat. Otherwise the parent's cversion, the next
+/// sequence number, would stay behind its children after recovery.
 enum Frame {
-    /// A node to copy.
-    Node(String),
+    /// A node to copy if it was created by zxid `created_by`.
+    Node { path: String, created_by: i64 },
     /// The children of `parent` after `after`, still to visit.
     Children {
         parent: String,
         after: Option<String>,
+        created_by: i64,
     },
 }
 
@@ -85,7 +116,10 @@ fn write_snapshot(
     let mut by_id: Vec<(i64, &[Acl])> = acl_map.iter().map(|(id, a)| (*id, &a[..])).collect();
     by_id.sort_unstable_by_key(|(id, _)| *id);
     writer.acl_map(by_id.into_iter())?;
-    let mut stack = vec![Frame::Node("/".to_owned())];
+    let mut stack = vec![Frame::Node {
+        path: "/".to_owned(),
+        created_by: i64::MAX,
+    }];
     let mut chunk: Vec<Copied> = Vec::with_capacity(NODES_PER_CHUNK);
     let mut nodes = 0usize;
     while !stack.is_empty() {
@@ -96,9 +130,13 @@ fn write_snapshot(
                 let Some(frame) = stack.pop() else { break };
                 budget -= 1;
                 match frame {
-                    Frame::Node(path) => {
-                        // Deleted since its parent was read: fuzzy, the log has the delete.
-                        let Some(node) = tree.node(&path) else {
+                    Frame::Node { path, created_by } => {
+                        // Deleted since its parent was read (fuzzy: the log
+                        // has the delete), or created after the parent's copy.
+                        let Some(node) = tree
+                            .node(&path)
+                            .filter(|n| n.stat_persisted().czxid <= created_by)
+                        else {
                             continue;
                         };
                         let Some(acl_ref) = tree.acl_id(node.acl()) else {
@@ -116,10 +154,15 @@ fn write_snapshot(
                             stack.push(Frame::Children {
                                 parent: path,
                                 after: None,
+                                created_by: tree.last_processed_zxid(),
                             });
                         }
                     }
-                    Frame::Children { parent, after } => {
+                    Frame::Children {
+                        parent,
+                        after,
+                        created_by,
+                    } => {
                         let Some(node) = tree.node(&parent) else {
                             continue;
                         };
@@ -136,9 +179,14 @@ fn write_snapshot(
                             stack.push(Frame::Children {
                                 parent,
                                 after: last,
+                                created_by,
                             });
                         }
-                        stack.extend(next.into_iter().rev().map(Frame::Node));
+                        stack.extend(
+                            next.into_iter()
+                                .rev()
+                                .map(|path| Frame::Node { path, created_by }),
+                        );
                     }
                 }
             }
@@ -176,13 +224,17 @@ impl Snapshotter {
         shared: Arc<Shared>,
         dirs: DataDirs,
         snapshot_first: bool,
-    ) -> Addr<Snapshotter> {
+    ) -> SnapshotTrigger {
         let arbiter = Arbiter::new();
-        Snapshotter::start_in_arbiter(&arbiter.handle(), move |_| Snapshotter {
+        let busy = Arc::new(AtomicBool::new(false));
+        let snapshotter_busy = busy.clone();
+        let addr = Snapshotter::start_in_arbiter(&arbiter.handle(), move |_| Snapshotter {
             shared,
             dirs,
             snapshot_first,
-        })
+            busy: snapshotter_busy,
+        });
+        SnapshotTrigger { addr, busy }
     }
 
     fn snapshot(&self) {
@@ -224,5 +276,6 @@ impl Handler<TakeSnapshot> for Snapshotter {
     type Result = ();
     fn handle(&mut self, _: TakeSnapshot, _: &mut Context<Self>) {
         self.snapshot();
+        self.busy.store(false, Ordering::Release);
     }
 }

@@ -27,7 +27,7 @@ use crate::persistence::{PendingSync, RollPolicy, TxnDigest, TxnLogWriter, DIGES
 use crate::server::final_stage::{Apply, FinalStage};
 use crate::server::pipeline::Work;
 use crate::server::session::Close;
-use crate::server::snapshotter::{Snapshotter, TakeSnapshot};
+use crate::server::snapshotter::SnapshotTrigger;
 use crate::server::Shared;
 
 /// Items taken into one group commit at most.
@@ -46,7 +46,7 @@ pub struct SyncStage {
 /// Where the syncer thread sends its results.
 pub struct LogTargets {
     pub next: Addr<FinalStage>,
-    pub snapshotter: Addr<Snapshotter>,
+    pub snapshotter: SnapshotTrigger,
     pub shared: Arc<Shared>,
 }
 
@@ -155,7 +155,7 @@ fn write_loop(
             match writer.roll() {
                 Ok(()) => {
                     policy.reset();
-                    durable.targets.snapshotter.do_send(TakeSnapshot);
+                    durable.targets.snapshotter.request();
                 }
                 Err(e) => tracing::error!("Rolling the transaction log failed: {e}"),
             }

@@ -1,0 +1,69 @@
+//! Paced writeback of a large file being written (a snapshot), so its bytes
+//! reach the disk a little at a time instead of in one burst at the final
+//! fsync. A burst of hundreds of MiB fills the device's queue, and every
+//! group-commit fsync of the txn log queued behind it waits as long: tens of
+//! milliseconds of write latency on the request path.
+//!
+//! Every [`STEP`] bytes the new range's writeback is started
+//! (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), and the writer waits for the
+//! range before it, so at most about two steps are in flight at a time. The
+//! final fsync is still what makes the file durable; this only spreads the
+//! work out.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, RawFd};
+
+/// Bytes started per step; about two steps are in flight at most.
+const STEP: u64 = 1024 * 1024;
+
+pub(super) struct WriteBehind {
+    fd: RawFd,
+    /// Writeback started up to here.
+    started_to: u64,
+    /// Writeback finished up to here.
+    done_to: u64,
+}
+
+impl WriteBehind {
+    /// Paces `file`'s writeback; `file` must outlive every [`advance`](Self::advance).
+    pub fn new(file: &File) -> WriteBehind {
+        WriteBehind {
+            fd: file.as_raw_fd(),
+            started_to: 0,
+            done_to: 0,
+        }
+    }
+
+    /// Called after writes: once a step's worth has been written since the
+    /// last start, waits for the previous step and starts this one. Failures
+    /// are ignored here: the final fsync reports them.
+    pub fn advance(&mut self) {
+        // SAFETY: lseek and sync_file_range only take plain integers, and
+        // `fd` is open for as long as the caller keeps its file.
+        unsafe {
+            let written = libc::lseek(self.fd, 0, libc::SEEK_CUR);
+            if written < 0 || (written as u64) < self.started_to + STEP {
+                return;
+            }
+            let written = written as u64;
+            if self.started_to > self.done_to {
+                libc::sync_file_range(
+                    self.fd,
+                    self.done_to as libc::off64_t,
+                    (self.started_to - self.done_to) as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WAIT_BEFORE
+                        | libc::SYNC_FILE_RANGE_WRITE
+                        | libc::SYNC_FILE_RANGE_WAIT_AFTER,
+                );
+                self.done_to = self.started_to;
+            }
+            libc::sync_file_range(
+                self.fd,
+                self.started_to as libc::off64_t,
+                (written - self.started_to) as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+            self.started_to = written;
+        }
+    }
+}
