@@ -23,6 +23,7 @@ pub mod digest;
 mod digest_tests;
 pub mod node;
 pub mod path;
+mod path_map;
 mod restore;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::proto::data::{Acl, StatPersisted};
+use path_map::PathMap;
 
 pub use apply::{ApplyResult, TxnResult};
 pub use node::{EphemeralType, Node, CONTAINER_EPHEMERAL_OWNER};
@@ -43,11 +45,10 @@ pub use watches::{event_type, WatchEvent, WatchMode, WatchTable, WatcherType};
 /// The tree of znodes with its watch tables.
 #[derive(Debug)]
 pub struct DataTree {
-    /// Keyed by full path; aHash (keyed per process, so clients cannot pick
-    /// colliding paths) is several times faster than SipHash on paths. Nodes
-    /// are boxed: the map's slots stay small (a table of 1M nodes has 2M
-    /// slots), and a snapshot loader builds nodes on another thread.
-    nodes: HashMap<String, Box<Node>, ahash::RandomState>,
+    /// Keyed by full path, in shards that grow one at a time. Nodes are
+    /// boxed: the tables' slots stay small, and a snapshot loader builds
+    /// nodes on another thread.
+    nodes: PathMap,
     /// Session -> its ephemeral paths. As in Java a session's (possibly empty)
     /// set stays until its closeSession.
     ephemerals: HashMap<i64, BTreeSet<String>>,
@@ -114,7 +115,7 @@ impl DataTree {
     /// As [`DataTree::new`], with `zookeeper.extendedTypesEnabled` (TTL nodes) set.
     pub fn with_extended_types(extended_types_enabled: bool) -> DataTree {
         let mut t = DataTree {
-            nodes: HashMap::default(),
+            nodes: PathMap::default(),
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
@@ -205,7 +206,7 @@ impl DataTree {
 
     /// The node at `path` (`""` is the root, as in Java).
     pub fn node(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(Self::key(path)).map(Box::as_ref)
+        self.nodes.get(Self::key(path))
     }
 
     /// Child names of `path`, in byte order; `None` when it does not exist.
@@ -318,7 +319,7 @@ impl DataTree {
 
     /// Every (path, node), in no particular order (for snapshots).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
-        self.nodes.iter().map(|(p, n)| (p.as_str(), n.as_ref()))
+        self.nodes.iter().map(|(p, n)| (p.as_str(), n))
     }
 
     /// Every distinct ACL list used so far (`aclCacheSize`).
