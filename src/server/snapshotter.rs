@@ -87,7 +87,7 @@ type Copied = (String, Option<Vec<u8>>, i64, StatPersisted);
 pub fn snapshot_now(shared: &Shared, dirs: &DataDirs) -> crate::persistence::Result<()> {
     let compression = Compression::from_name(&shared.config.snapshot_compression);
     let zxid = shared.tree.read().expect("tree lock").last_processed_zxid();
-    let result = write_snapshot(shared, dirs, zxid, compression);
+    let result = write_snapshot(shared, dirs, zxid, compression, &mut || {});
     if result.is_err() {
         // A half-written snapshot (full disk, say) must not linger.
         let tmp = format!("{}.tmp", snapshot_file_name(zxid, compression));
@@ -96,11 +96,15 @@ pub fn snapshot_now(shared: &Shared, dirs: &DataDirs) -> crate::persistence::Res
     result
 }
 
+/// Writes the snapshot of zxid `zxid` (see [`snapshot_now`]), calling
+/// `between_chunks` each time a read-lock hold is over, before the next one:
+/// a no-op in the server; a test applies txns there, as the final stage may.
 fn write_snapshot(
     shared: &Shared,
     dirs: &DataDirs,
     zxid: i64,
     compression: Compression,
+    between_chunks: &mut dyn FnMut(),
 ) -> crate::persistence::Result<()> {
     let started = Instant::now();
     // The tree's ACL ids: every list used so far, in first-use order. A list
@@ -195,6 +199,7 @@ fn write_snapshot(
         for (path, data, acl_ref, stat) in chunk.drain(..) {
             writer.node(&path, data.as_deref(), acl_ref, &stat)?;
         }
+        between_chunks();
     }
     // `serializeZxidDigest`: the digest as of the last applied zxid once the
     // nodes are written, both read under one lock. A reader replays up to that
@@ -277,5 +282,91 @@ impl Handler<TakeSnapshot> for Snapshotter {
     fn handle(&mut self, _: TakeSnapshot, _: &mut Context<Self>) {
         self.snapshot();
         self.busy.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::persistence::{list_files, read_snapshot};
+    use crate::proto::data::Acl;
+    use crate::tree::DataTree;
+    use crate::txn::{CreateTxn, Txn, TxnBody, TxnHeader};
+
+    /// More children than one chunk holds, so the walk of `/wide` spans holds.
+    const WIDE: usize = 4500;
+
+    fn create(path: &str, zxid: i64, parent_cversion: i32) -> Txn {
+        let body = TxnBody::Create(CreateTxn {
+            path: path.into(),
+            data: Some(Vec::new()),
+            acl: Acl::open_unsafe(),
+            ephemeral: false,
+            parent_cversion,
+        });
+        Txn {
+            header: TxnHeader {
+                client_id: 1,
+                cxid: 1,
+                zxid,
+                time: 1_700_000_000_000 + zxid,
+                op_type: body.op_code() as i32,
+            },
+            body,
+        }
+    }
+
+    /// A child created between two lock holds, after its parent was copied,
+    /// is left out (the log replays its create over the parent's copied
+    /// stat), so the parent's cversion in the snapshot matches its children.
+    #[test]
+    fn a_child_created_after_its_parent_was_copied_is_left_to_the_log() {
+        let mut tree = DataTree::new();
+        assert_eq!(tree.apply(&create("/wide", 1, -1)).result.err, 0);
+        for i in 0..WIDE {
+            let txn = create(&format!("/wide/c{i:05}"), i as i64 + 2, i as i32 + 1);
+            assert_eq!(tree.apply(&txn).result.err, 0);
+        }
+        let config = Config {
+            force_sync: false,
+            ..Config::default()
+        };
+        let shared = Shared::new(config, tree, Default::default());
+        let d = tempfile::tempdir().unwrap();
+        let dirs = DataDirs::new(d.path(), None);
+        dirs.create().unwrap();
+        let zxid = shared.tree.read().unwrap().last_processed_zxid();
+
+        // `/wide` is copied in the first hold; `/wide/zzz`, sorting after
+        // every `cNNNNN`, would be reached in a later one.
+        let mut calls = 0;
+        let mut late_create = || {
+            calls += 1;
+            if calls == 1 {
+                let mut tree = shared.tree.write().unwrap();
+                let cversion = tree.node("/wide").unwrap().stat_persisted().cversion;
+                let txn = create("/wide/zzz", tree.last_processed_zxid() + 1, cversion + 1);
+                assert_eq!(tree.apply(&txn).result.err, 0);
+            }
+        };
+        write_snapshot(&shared, &dirs, zxid, Compression::None, &mut late_create).unwrap();
+        assert!(calls > 1, "the walk took a single hold");
+        assert!(shared.tree.read().unwrap().node("/wide/zzz").is_some());
+
+        let files = list_files(&dirs.snap_dir, "snapshot").unwrap();
+        assert_eq!(files.len(), 1);
+        let snap = read_snapshot(&files[0].1).unwrap();
+        assert!(snap.nodes.iter().all(|n| n.path != "/wide/zzz"));
+        let mut children: Vec<&str> = snap
+            .nodes
+            .iter()
+            .filter_map(|n| n.path.strip_prefix("/wide/"))
+            .collect();
+        children.sort_unstable();
+        let expected: Vec<String> = (0..WIDE).map(|i| format!("c{i:05}")).collect();
+        assert_eq!(children, expected);
+        let wide = snap.nodes.iter().find(|n| n.path == "/wide").unwrap();
+        assert_eq!(wide.stat.cversion as usize, children.len());
     }
 }
