@@ -67,3 +67,32 @@ impl WriteBehind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn starts_writeback_step_by_step_and_keeps_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let mut file = File::create(&path).unwrap();
+        let mut pacing = WriteBehind::new(&file);
+        let piece: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+        for _ in 0..80 {
+            file.write_all(&piece).unwrap();
+            pacing.advance();
+        }
+        // 5 MiB written: writeback started up to at least 4 MiB, and the
+        // step before that waited for.
+        assert!(pacing.started_to >= 4 * STEP, "{}", pacing.started_to);
+        assert!(pacing.done_to >= 3 * STEP, "{}", pacing.done_to);
+        assert!(pacing.done_to < pacing.started_to);
+        file.sync_all().unwrap();
+        let mut back = Vec::new();
+        File::open(&path).unwrap().read_to_end(&mut back).unwrap();
+        assert_eq!(back.len(), 80 * piece.len());
+        assert!(back.chunks(piece.len()).all(|c| c == piece));
+    }
+}
