@@ -369,4 +369,61 @@ mod tests {
         let wide = snap.nodes.iter().find(|n| n.path == "/wide").unwrap();
         assert_eq!(wide.stat.cversion as usize, children.len());
     }
+
+    /// A snapshot asked for while one is still being written is skipped
+    /// (ZooKeeper's "Too busy to snap"), and the next request after it
+    /// finishes is served.
+    #[test]
+    fn a_snapshot_due_while_one_is_written_is_skipped() {
+        // Enough nodes that a snapshot takes a while.
+        const NODES: usize = 200_000;
+        let mut tree = DataTree::new();
+        assert_eq!(tree.apply(&create("/n", 1, -1)).result.err, 0);
+        for i in 0..NODES {
+            let txn = create(&format!("/n/c{i:06}"), i as i64 + 2, i as i32 + 1);
+            assert_eq!(tree.apply(&txn).result.err, 0);
+        }
+        let config = Config {
+            force_sync: false,
+            ..Config::default()
+        };
+        let shared = Arc::new(Shared::new(config, tree, Default::default()));
+        let d = tempfile::tempdir().unwrap();
+        let dirs = DataDirs::new(d.path(), None);
+        dirs.create().unwrap();
+        let snap_dir = dirs.snap_dir.clone();
+        let snapshots = || list_files(&snap_dir, "snapshot").unwrap().len();
+        let next_txn = |shared: &Shared| {
+            let mut tree = shared.tree.write().unwrap();
+            let zxid = tree.last_processed_zxid() + 1;
+            let cversion = tree.node("/n").unwrap().stat_persisted().cversion;
+            let txn = create(&format!("/n/z{zxid}"), zxid, cversion + 1);
+            assert_eq!(tree.apply(&txn).result.err, 0);
+        };
+        let wait_idle = |trigger: &SnapshotTrigger| {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while trigger.busy.load(Ordering::Acquire) {
+                assert!(Instant::now() < deadline, "snapshot never finished");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        actix::System::new().block_on(async {
+            let trigger = Snapshotter::start_on_own_thread(shared.clone(), dirs, false);
+            trigger.request();
+            // While it is written, the tree moves on (a new zxid, so a
+            // second snapshot would get a file of its own) and another is due.
+            next_txn(&shared);
+            trigger.request();
+            wait_idle(&trigger);
+            assert_eq!(snapshots(), 1, "the second request was not skipped");
+            next_txn(&shared);
+            trigger.request();
+            wait_idle(&trigger);
+            assert_eq!(
+                snapshots(),
+                2,
+                "a request after the snapshot finished was lost"
+            );
+        });
+    }
 }
