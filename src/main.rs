@@ -43,7 +43,10 @@ fn main() -> ExitCode {
     let system = actix::System::new();
     let started = system.block_on(standalone::start(config));
     match started {
-        Ok(addr) => tracing::info!("ferrokeeper serving clients on {addr}"),
+        Ok(addr) => {
+            tracing::info!("ferrokeeper serving clients on {addr}");
+            disable_transparent_huge_pages();
+        }
         Err(e) => {
             tracing::error!("{e}");
             return ExitCode::from(1);
@@ -55,5 +58,22 @@ fn main() -> ExitCode {
             tracing::error!("server stopped: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Turns transparent huge pages off for the rest of this process's life,
+/// once recovery is done (loading a million nodes into huge pages is about a
+/// third faster). mimalloc asks for them (`MADV_HUGEPAGE`), and then the
+/// first touch of fresh heap zeroes 2 MiB at once, on whichever thread
+/// allocates: a growing tree (ephemeral sequential creates) stalled the event
+/// loop for milliseconds at a time, 1 request in 100 (docs/PERFORMANCE.md has
+/// the A/B figures). Pages already huge stay so.
+fn disable_transparent_huge_pages() {
+    // SAFETY: PR_SET_THP_DISABLE takes plain integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } != 0 {
+        eprintln!(
+            "could not turn off transparent huge pages: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
