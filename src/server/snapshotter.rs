@@ -317,29 +317,40 @@ mod tests {
         }
     }
 
-    /// A child created between two lock holds, after its parent was copied,
-    /// is left out (the log replays its create over the parent's copied
-    /// stat), so the parent's cversion in the snapshot matches its children.
-    #[test]
-    fn a_child_created_after_its_parent_was_copied_is_left_to_the_log() {
+    /// A tree of `parent` with `children` children `c000000`, ... (the
+    /// create of each its own txn) in a `Shared` without fsync, and data
+    /// dirs in a new temp dir.
+    fn tree_with_children(
+        parent: &str,
+        children: usize,
+    ) -> (Arc<Shared>, DataDirs, tempfile::TempDir) {
         let mut tree = DataTree::new();
-        assert_eq!(tree.apply(&create("/wide", 1, -1)).result.err, 0);
-        for i in 0..WIDE {
-            let txn = create(&format!("/wide/c{i:05}"), i as i64 + 2, i as i32 + 1);
+        assert_eq!(tree.apply(&create(parent, 1, -1)).result.err, 0);
+        for i in 0..children {
+            let txn = create(&format!("{parent}/c{i:06}"), i as i64 + 2, i as i32 + 1);
             assert_eq!(tree.apply(&txn).result.err, 0);
         }
         let config = Config {
             force_sync: false,
             ..Config::default()
         };
-        let shared = Shared::new(config, tree, Default::default());
+        let shared = Arc::new(Shared::new(config, tree, Default::default()));
         let d = tempfile::tempdir().unwrap();
         let dirs = DataDirs::new(d.path(), None);
         dirs.create().unwrap();
+        (shared, dirs, d)
+    }
+
+    /// A child created between two lock holds, after its parent was copied,
+    /// is left out (the log replays its create over the parent's copied
+    /// stat), so the parent's cversion in the snapshot matches its children.
+    #[test]
+    fn a_child_created_after_its_parent_was_copied_is_left_to_the_log() {
+        let (shared, dirs, _d) = tree_with_children("/wide", WIDE);
         let zxid = shared.tree.read().unwrap().last_processed_zxid();
 
         // `/wide` is copied in the first hold; `/wide/zzz`, sorting after
-        // every `cNNNNN`, would be reached in a later one.
+        // every `cNNNNNN`, would be reached in a later one.
         let mut calls = 0;
         let mut late_create = || {
             calls += 1;
@@ -364,7 +375,7 @@ mod tests {
             .filter_map(|n| n.path.strip_prefix("/wide/"))
             .collect();
         children.sort_unstable();
-        let expected: Vec<String> = (0..WIDE).map(|i| format!("c{i:05}")).collect();
+        let expected: Vec<String> = (0..WIDE).map(|i| format!("c{i:06}")).collect();
         assert_eq!(children, expected);
         let wide = snap.nodes.iter().find(|n| n.path == "/wide").unwrap();
         assert_eq!(wide.stat.cversion as usize, children.len());
@@ -377,20 +388,7 @@ mod tests {
     fn a_snapshot_due_while_one_is_written_is_skipped() {
         // Enough nodes that a snapshot takes a while.
         const NODES: usize = 200_000;
-        let mut tree = DataTree::new();
-        assert_eq!(tree.apply(&create("/n", 1, -1)).result.err, 0);
-        for i in 0..NODES {
-            let txn = create(&format!("/n/c{i:06}"), i as i64 + 2, i as i32 + 1);
-            assert_eq!(tree.apply(&txn).result.err, 0);
-        }
-        let config = Config {
-            force_sync: false,
-            ..Config::default()
-        };
-        let shared = Arc::new(Shared::new(config, tree, Default::default()));
-        let d = tempfile::tempdir().unwrap();
-        let dirs = DataDirs::new(d.path(), None);
-        dirs.create().unwrap();
+        let (shared, dirs, _d) = tree_with_children("/n", NODES);
         let snap_dir = dirs.snap_dir.clone();
         let snapshots = || list_files(&snap_dir, "snapshot").unwrap().len();
         let next_txn = |shared: &Shared| {
