@@ -71,7 +71,7 @@ fn main() -> ExitCode {
 fn disable_transparent_huge_pages() {
     // SAFETY: PR_SET_THP_DISABLE takes plain integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) } != 0 {
-        eprintln!(
+        tracing::warn!(
             "could not turn off transparent huge pages: {}",
             std::io::Error::last_os_error()
         );
