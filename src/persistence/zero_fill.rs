@@ -51,8 +51,6 @@ struct FillJob {
 struct FillState {
     /// The fill waiting or running; the writer must not write into its range.
     job: Option<FillJob>,
-    /// The thread has taken `job` and is filling.
-    running: bool,
     /// A fill failed: no more fills.
     disabled: bool,
     /// The writer is gone.
@@ -155,7 +153,9 @@ fn fill_loop(shared: &Shared, chunk: usize) {
         if state.stop {
             return;
         }
-        let Some(job) = state.job.as_ref().filter(|_| !state.running) else {
+        // The thread clears `job` when it is done with it, so a job here
+        // has not been started.
+        let Some(job) = state.job.as_ref() else {
             state = shared
                 .changed
                 .wait(state)
@@ -164,7 +164,6 @@ fn fill_loop(shared: &Shared, chunk: usize) {
         };
         let (path, file, direct) = (job.path.clone(), job.file.clone(), job.direct.clone());
         let (start, end) = (job.start, job.end);
-        state.running = true;
         drop(state);
         let result = fill(
             &file,
@@ -178,7 +177,6 @@ fn fill_loop(shared: &Shared, chunk: usize) {
             state.disabled = true;
         }
         state.job = None;
-        state.running = false;
         shared.changed.notify_all();
     }
 }

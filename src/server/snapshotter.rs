@@ -148,19 +148,19 @@ fn write_snapshot(
                                 "ACL list of {path} is missing from the tree's ACL cache"
                             )));
                         };
-                        chunk.push((
-                            path.clone(),
-                            node.data().map(<[u8]>::to_vec),
-                            acl_ref,
-                            *node.stat_persisted(),
-                        ));
                         if node.num_children() > 0 {
                             stack.push(Frame::Children {
-                                parent: path,
+                                parent: path.clone(),
                                 after: None,
                                 created_by: tree.last_processed_zxid(),
                             });
                         }
+                        chunk.push((
+                            path,
+                            node.data().map(<[u8]>::to_vec),
+                            acl_ref,
+                            *node.stat_persisted(),
+                        ));
                     }
                     Frame::Children {
                         parent,
