@@ -391,29 +391,27 @@ fn write_outs_are_synced_on_another_thread_as_one_merged_ticket() {
     assert_eq!(log_files(d.path()).len(), 2);
 }
 
-#[test]
-fn zero_ahead_fills_the_preallocation_and_entries_written_over_it_read_back() {
+/// Bytes of `file` the file system has allocated (holes excluded).
+fn allocated(file: &Path) -> u64 {
     use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(file).unwrap().blocks() * 512
+}
+
+#[test]
+fn durable_writes_keep_zeros_written_ahead_and_entries_over_them_read_back() {
     let d = tempfile::tempdir().unwrap();
     let mut w = TxnLogWriter::open(d.path(), durable(8 * 1024 * 1024)).unwrap();
     w.append(&txn(1)).unwrap();
     w.commit().unwrap();
     let file = w.current_file().unwrap().to_path_buf();
-    let sparse = std::fs::metadata(&file).unwrap().blocks() * 512;
-    w.zero_ahead();
-    // The fill runs on a background thread.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut filled = sparse;
-    while filled < 512 * 1024 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        filled = std::fs::metadata(&file).unwrap().blocks() * 512;
-    }
-    assert!(
-        filled >= 512 * 1024 && filled > sparse,
-        "allocated bytes: {sparse} before zero_ahead, {filled} after"
-    );
     assert_eq!(std::fs::metadata(&file).unwrap().len(), 8 * 1024 * 1024);
-    // Past several chunks: every entry lands on zeroed or sparse space alike.
+    let first = allocated(&file);
+    assert!(
+        (128 * 1024..=512 * 1024).contains(&first),
+        "allocated after the first write-out: {first}"
+    );
+    // Past several top-ups: the zeros stay ahead of the entries, never the
+    // whole preallocation, and every entry reads back over them.
     let mut z = 2;
     while w.current_file_bytes() < 3 * 1024 * 1024 {
         for _ in 0..50 {
@@ -421,7 +419,11 @@ fn zero_ahead_fills_the_preallocation_and_entries_written_over_it_read_back() {
             z += 1;
         }
         w.commit().unwrap();
-        w.zero_ahead();
+        let (pos, alloc) = (w.current_file_bytes(), allocated(&file));
+        assert!(
+            alloc >= pos + 100 * 1024 && alloc <= pos + 512 * 1024,
+            "{alloc} bytes allocated at write position {pos}"
+        );
     }
     w.close().unwrap();
     let (entries, iter) = read_all(d.path(), 0);
@@ -431,6 +433,23 @@ fn zero_ahead_fills_the_preallocation_and_entries_written_over_it_read_back() {
         .enumerate()
         .all(|(i, e)| e.txn.header.zxid == i as i64 + 1));
     assert!(iter.torn_tail().is_none());
+}
+
+#[test]
+fn without_force_sync_the_preallocation_stays_sparse() {
+    let d = tempfile::tempdir().unwrap();
+    let opts = TxnLogOptions {
+        force_sync: false,
+        ..durable(8 * 1024 * 1024)
+    };
+    let mut w = TxnLogWriter::open(d.path(), opts).unwrap();
+    for z in 1..=100 {
+        w.append(&txn(z)).unwrap();
+    }
+    w.commit().unwrap();
+    let file = w.current_file().unwrap().to_path_buf();
+    let (pos, alloc) = (w.current_file_bytes(), allocated(&file));
+    assert!(alloc < pos + 64 * 1024, "{alloc} bytes allocated at {pos}");
 }
 
 #[test]

@@ -24,7 +24,6 @@ pub mod snapshot;
 pub mod snapstream;
 pub mod txnlog;
 mod write_behind;
-mod zero_fill;
 
 use std::path::{Path, PathBuf};
 

@@ -16,9 +16,14 @@
 //! reads as zeros), so an fsync rarely has to update the file size. A reader
 //! takes a zero length as the end of the entries.
 //!
-//! With `forceSync`, [`TxnLogWriter::zero_ahead`] also fills the preallocation
-//! with written zeros a chunk ahead of the write position (see
-//! [`super::zero_fill`]), so group-commit fsyncs flush only data.
+//! With `forceSync`, a write-out also keeps the preallocation filled with
+//! written zeros [`ZERO_AHEAD`] past the write position, topping it up when
+//! half is used. On ext4 and most file systems an fdatasync after writing
+//! into a hole must also commit the block allocation to the journal; over
+//! written blocks it flushes only data. The zeros go out with a batch, so one
+//! group commit in many pays for the allocation, and no other I/O competes
+//! with the fsyncs. They are the same bytes a reader sees in a hole, so the
+//! format does not change.
 //!
 //! After any failed write or fsync the writer refuses everything
 //! ([`PersistError::Failed`]): what reached the disk is unknown, and a server
@@ -29,6 +34,7 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,7 +42,6 @@ use bytes::BytesMut;
 use rand::Rng;
 
 use super::entry::{encode_log_entry, FileHeader};
-use super::zero_fill::{open_direct, ZeroFiller};
 use super::{io_err, log_file_name, sync_dir, PersistError, Result};
 use crate::proto::jute::Record;
 use crate::proto::txn::TxnDigest;
@@ -45,9 +50,13 @@ use crate::txn::Txn;
 /// `FilePadding.preAllocSize` default: 64 MiB.
 pub const DEFAULT_PREALLOC_SIZE: u64 = 64 * 1024 * 1024;
 
-/// How much [`TxnLogWriter::zero_ahead`] zeroes at a time; it does so once the
-/// write position is within half of this of the zeroed end.
-const ZERO_CHUNK: u64 = 1024 * 1024;
+/// With `forceSync`, how far past the end of each write the preallocation is
+/// kept filled with written zeros; a write that leaves less than half of this
+/// zeroed also writes zeros up to it (see the module docs).
+const ZERO_AHEAD: u64 = 256 * 1024;
+
+/// The zeros a write-out adds: at most [`ZERO_AHEAD`] rounded up to a page.
+static ZEROS: [u8; ZERO_AHEAD as usize + 4096] = [0; ZERO_AHEAD as usize + 4096];
 
 /// Writer settings (`zookeeper.preAllocSize`, `zookeeper.forceSync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,10 +109,8 @@ struct OpenLog {
     position: u64,
     /// The file's length including preallocation.
     size: u64,
-    /// The preallocation after this offset is still a hole (or being filled).
+    /// The preallocation after this offset is still a hole.
     zeroed_to: u64,
-    /// An `O_DIRECT` handle for zero-filling, where the file system has one.
-    direct: Option<Arc<File>>,
     txns: u64,
 }
 
@@ -119,8 +126,6 @@ pub struct TxnLogWriter {
     dir_dirty: bool,
     last_zxid: i64,
     failed: Option<PathBuf>,
-    /// The thread behind [`Self::zero_ahead`], started on first use.
-    zero_fill: Option<ZeroFiller>,
 }
 
 impl TxnLogWriter {
@@ -139,7 +144,6 @@ impl TxnLogWriter {
             dir_dirty: false,
             last_zxid: 0,
             failed: None,
-            zero_fill: None,
         })
     }
 
@@ -206,32 +210,6 @@ impl TxnLogWriter {
             self.dir_dirty = false;
         }
         Ok(ticket)
-    }
-
-    /// With `force_sync`, has the current file's preallocation filled with
-    /// written, synced zeros up to [`ZERO_CHUNK`] past the write position, when
-    /// less than half a chunk is left (see the module docs). Does not wait:
-    /// a background thread fills, and appends only wait if they catch up with it.
-    pub fn zero_ahead(&mut self) {
-        let Some(cur) = self.current.as_mut() else {
-            return;
-        };
-        if !self.opts.force_sync || self.failed.is_some() {
-            return;
-        }
-        let start = cur.zeroed_to.max(cur.position + self.pending.len() as u64);
-        if cur.position + ZERO_CHUNK / 2 <= start || start >= cur.size {
-            return;
-        }
-        let end = (cur.position + ZERO_CHUNK).min(cur.size);
-        let filler = self
-            .zero_fill
-            .get_or_insert_with(|| ZeroFiller::start(ZERO_CHUNK));
-        if let Some(filled_to) =
-            filler.request(&cur.path, &cur.file, cur.direct.as_ref(), start, end)
-        {
-            cur.zeroed_to = filled_to;
-        }
     }
 
     /// Ends the current file; the next append starts `log.<its zxid>`. The
@@ -309,11 +287,6 @@ impl TxnLogWriter {
         file.write_all(&hdr).map_err(io_err(&path))?;
         let position = hdr.len() as u64;
         self.dir_dirty = true;
-        let direct = if self.opts.force_sync {
-            open_direct(&path).map(Arc::new)
-        } else {
-            None
-        };
         self.current = Some(OpenLog {
             path: path.into(),
             file: Arc::new(file),
@@ -321,7 +294,6 @@ impl TxnLogWriter {
             position,
             size: position,
             zeroed_to: position,
-            direct,
             txns: 0,
         });
         Ok(())
@@ -336,17 +308,24 @@ impl TxnLogWriter {
             return Ok(());
         }
         let end = cur.position + self.pending.len() as u64;
-        if let Some(filler) = &self.zero_fill {
-            filler.wait_clear(&cur.file, end);
-        }
         let new_size = padded_size(end, cur.size, self.opts.prealloc_size);
         if new_size != cur.size {
             cur.file.set_len(new_size).map_err(io_err(&cur.path))?;
             cur.size = new_size;
         }
-        (&*cur.file)
-            .write_all(&self.pending)
+        cur.file
+            .write_all_at(&self.pending, cur.position)
             .map_err(io_err(&cur.path))?;
+        if self.opts.force_sync && cur.zeroed_to < end + ZERO_AHEAD / 2 {
+            let from = cur.zeroed_to.max(end);
+            let to = (end + ZERO_AHEAD).next_multiple_of(4096).min(cur.size);
+            if to > from {
+                cur.file
+                    .write_all_at(&ZEROS[..(to - from) as usize], from)
+                    .map_err(io_err(&cur.path))?;
+                cur.zeroed_to = to;
+            }
+        }
         cur.unsynced = true;
         cur.position = end;
         cur.size = cur.size.max(end);

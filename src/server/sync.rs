@@ -11,9 +11,8 @@
 //! A reply to a write leaves only after its txn is on disk, and reads wait
 //! behind the writes that came before them (as in `SyncRequestProcessor`).
 //! Every `snapCount` txns (randomised) the writer rolls the log and asks the
-//! snapshotter for a snapshot; between batches it has the log file zeroed
-//! ahead of the write position (by a helper thread), so fsyncs flush only
-//! data. If the disk fails, nothing more is acknowledged: the writers of
+//! snapshotter for a snapshot; its write-outs keep the log file zeroed
+//! ahead of the write position, so most fsyncs flush only data. If the disk fails, nothing more is acknowledged: the writers of
 //! unsynced txns are disconnected (outcome unknown, as with any lost
 //! connection) and prep refuses new writes.
 
@@ -93,8 +92,7 @@ struct Written {
 
 /// The writer thread: takes every item waiting, appends their txns and
 /// writes them out, and hands the batch to the syncer (or commits a lone
-/// item itself while the syncer is idle); then zeroes the log ahead and rolls
-/// it when due. It goes on writing while the syncer fsyncs.
+/// item itself while the syncer is idle); then rolls the log when due. It goes on writing while the syncer fsyncs.
 fn write_loop(
     rx: mpsc::Receiver<Work>,
     mut writer: TxnLogWriter,
@@ -150,7 +148,6 @@ fn write_loop(
         if !(appended && ok) {
             continue;
         }
-        writer.zero_ahead();
         if policy.should_roll(writer.txns_in_current_file(), writer.current_file_bytes()) {
             match writer.roll() {
                 Ok(()) => {
