@@ -11,10 +11,12 @@
 //! A reply to a write leaves only after its txn is on disk, and reads wait
 //! behind the writes that came before them (as in `SyncRequestProcessor`).
 //! Every `snapCount` txns (randomised) the writer rolls the log and asks the
-//! snapshotter for a snapshot; its write-outs keep the log file zeroed
-//! ahead of the write position, so most fsyncs flush only data. If the disk fails, nothing more is acknowledged: the writers of
-//! unsynced txns are disconnected (outcome unknown, as with any lost
-//! connection) and prep refuses new writes.
+//! snapshotter for a snapshot; its write-outs keep the log file zeroed ahead
+//! of the write position, so most fsyncs flush only data. If the disk fails,
+//! or a log thread hits an internal error (a panic is caught and taken as a
+//! failed write), nothing more is acknowledged: the writers of unsynced txns
+//! are disconnected (outcome unknown, as with any lost connection) and prep
+//! refuses new writes.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -100,6 +102,7 @@ fn write_loop(
     to_syncer: mpsc::Sender<Written>,
     durable: &Durable,
 ) {
+    let mut writer_failed = false;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -108,28 +111,22 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        let mut appended = false;
-        let mut result = Ok(());
-        for work in &batch {
-            if let Work::Request(p) = work {
-                if let Some(txn) = &p.txn {
-                    appended = true;
-                    // The digest ZooKeeper 3.6+ appends (digest.enabled, its default).
-                    let digest = p.tree_digest.map(|tree_digest| TxnDigest {
-                        version: DIGEST_VERSION,
-                        tree_digest,
-                    });
-                    result = result.and_then(|_| writer.append_with_digest(txn, digest.as_ref()));
+        let appended = batch
+            .iter()
+            .any(|w| matches!(w, Work::Request(p) if p.txn.is_some()));
+        // After a failure the writer's state is unknown: nothing more is written.
+        let ticket = if writer_failed {
+            None
+        } else {
+            match contain_panic(|| write_batch(&mut writer, &batch)) {
+                Ok(ticket) => Some(ticket),
+                Err(e) => {
+                    tracing::error!(
+                        "Severe error writing the transaction log, refusing writes from now on: {e}"
+                    );
+                    writer_failed = true;
+                    None
                 }
-            }
-        }
-        let ticket = match result.and_then(|_| writer.write_out()) {
-            Ok(ticket) => Some(ticket),
-            Err(e) => {
-                tracing::error!(
-                    "Severe error writing the transaction log, refusing writes from now on: {e}"
-                );
-                None
             }
         };
         let ok = ticket.is_some();
@@ -160,6 +157,46 @@ fn write_loop(
     }
 }
 
+/// Appends the txns of `batch` and writes them out.
+fn write_batch(
+    writer: &mut TxnLogWriter,
+    batch: &[Work],
+) -> crate::persistence::Result<PendingSync> {
+    for work in batch {
+        if let Work::Request(p) = work {
+            if let Some(txn) = &p.txn {
+                // The digest ZooKeeper 3.6+ appends (digest.enabled, its default).
+                let digest = p.tree_digest.map(|tree_digest| TxnDigest {
+                    version: DIGEST_VERSION,
+                    tree_digest,
+                });
+                writer.append_with_digest(txn, digest.as_ref())?;
+            }
+        }
+    }
+    writer.write_out()
+}
+
+/// Runs a step of the log threads, turning a panic into an error. A log
+/// thread that died would leave every later write waiting for a reply that
+/// never comes; an error takes the disk-failure path instead (writers
+/// disconnected, new writes refused, the server up for reads).
+fn contain_panic<T>(step: impl FnOnce() -> crate::persistence::Result<T>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)) {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(payload) => Err(
+            match payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+            {
+                Some(msg) => format!("internal error (panic): {msg}"),
+                None => "internal error (panic)".to_owned(),
+            },
+        ),
+    }
+}
+
 /// What the writer and the syncer share: where durable batches go, how many
 /// written batches wait for the syncer, and whether the disk has failed.
 struct Durable {
@@ -184,7 +221,7 @@ impl Durable {
             }
         }
         if !failed {
-            if let Err(e) = ticket.sync() {
+            if let Err(e) = contain_panic(|| ticket.sync()) {
                 tracing::error!(
                     "Severe error syncing the transaction log, refusing writes from now on: {e}"
                 );
@@ -223,5 +260,20 @@ fn sync_loop(rx: mpsc::Receiver<Written>, durable: &Durable) {
         let n = batches.len();
         durable.commit(batches);
         durable.queued.fetch_sub(n, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panicking_log_step_becomes_an_error_naming_the_panic() {
+        let r: Result<(), String> = contain_panic(|| panic!("encoder bug"));
+        assert_eq!(r.unwrap_err(), "internal error (panic): encoder bug");
+        let r: Result<(), String> = contain_panic(|| panic!("entry {} too long", 7));
+        assert_eq!(r.unwrap_err(), "internal error (panic): entry 7 too long");
+        let r = contain_panic(|| Ok(7));
+        assert_eq!(r, Ok(7));
     }
 }
