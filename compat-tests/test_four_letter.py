@@ -137,6 +137,23 @@ def test_four_letter_word(word, oracle_and_candidate, kazoo_factory):
     )
 
 
+def test_hash_lists_the_tree_digest_every_0x80_zxids(oracle_and_candidate, kazoo_factory):
+    """`hash` (DigestCommand): a "<hex zxid>: <digest>" line for every zxid
+    that is a multiple of 0x80. Both servers get the same txns, so the zxids
+    line up; the digests differ, as they cover each node's ctime and mtime."""
+    histories = []
+    for srv in oracle_and_candidate:
+        zk = kazoo_factory(srv)  # createSession is zxid 1
+        for i in range(300):
+            zk.create(f"/h{i}", b"x")
+        raw = srv.four_letter("hash").decode(errors="replace")
+        lines = raw.splitlines()
+        assert lines and all(re.fullmatch(r"[0-9a-f]+: -?[0-9]+", line) for line in lines), raw
+        histories.append([line.split(":")[0] for line in lines])
+    assert histories[0] == ["80", "100"], histories[0]
+    assert histories[1] == histories[0]
+
+
 def test_four_letter_whitelist(server_factory, request):
     from conftest import candidate_kind
 

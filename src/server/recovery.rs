@@ -74,9 +74,11 @@ impl DigestCheck {
         }
     }
 
-    /// After replaying one entry.
-    fn replayed(&mut self, zxid: i64, logged: Option<i64>, tree: &DataTree) {
+    /// After replaying one entry. Until replay reaches the snapshot's digest
+    /// zxid (that one included) the tree's digest log takes nothing.
+    fn replayed(&mut self, zxid: i64, logged: Option<i64>, tree: &mut DataTree) {
         if let Some(d) = self.pending {
+            tree.unlog_digest(zxid);
             if zxid != d.zxid {
                 return; // still fuzzy
             }
@@ -149,7 +151,7 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
             .digest
             .filter(|d| d.version == DIGEST_VERSION)
             .map(|d| d.tree_digest);
-        digests.replayed(entry.txn.header.zxid, logged, &tree);
+        digests.replayed(entry.txn.header.zxid, logged, &mut tree);
         Ok(())
     })?;
     if let Some(torn) = &outcome.torn_tail {

@@ -216,8 +216,11 @@ impl DataTree {
             }
         }
         // Only a whole txn advances lastProcessedZxid, never a multi's part.
-        if !is_sub && hdr.zxid > self.last_processed_zxid {
-            self.last_processed_zxid = hdr.zxid;
+        if !is_sub {
+            if hdr.zxid > self.last_processed_zxid {
+                self.last_processed_zxid = hdr.zxid;
+            }
+            self.log_digest(hdr.zxid);
         }
         rc
     }

@@ -170,3 +170,40 @@ fn system_subtree_counts_only_zookeeper_itself() {
     assert_ne!(t.tree_digest(), base);
     check(&t, "create under /zookeeper");
 }
+
+#[test]
+fn the_digest_log_keeps_every_0x80th_whole_txn_up_to_its_limit() {
+    let mut t = DataTree::new();
+    let mut logged = Vec::new();
+    let last = DIGEST_LOG_INTERVAL * (DIGEST_LOG_LIMIT as i64 + 3);
+    for zxid in 1..=last {
+        // Every logged zxid is a multi: its parts log nothing of their own.
+        let body = if zxid % DIGEST_LOG_INTERVAL == 0 {
+            TxnBody::Multi(vec![
+                TxnBody::Create(create_txn(&format!("/m{zxid}a"), b"x", false, -1)),
+                TxnBody::Create(create_txn(&format!("/m{zxid}b"), b"y", false, -1)),
+            ])
+        } else {
+            TxnBody::Create(create_txn(&format!("/n{zxid}"), b"z", false, -1))
+        };
+        t.apply(&txn(1, zxid, body));
+        if zxid % DIGEST_LOG_INTERVAL == 0 {
+            logged.push((zxid, t.tree_digest()));
+        }
+    }
+    let kept = &logged[logged.len() - DIGEST_LOG_LIMIT..];
+    assert_eq!(t.digest_log().collect::<Vec<_>>(), kept);
+    assert_eq!(
+        t.digest_log().next().map(|(z, _)| z),
+        Some(4 * DIGEST_LOG_INTERVAL)
+    );
+
+    // Replay over a fuzzy snapshot takes back only the entry of its own zxid.
+    t.unlog_digest(last - 1);
+    assert_eq!(t.digest_log().count(), DIGEST_LOG_LIMIT);
+    t.unlog_digest(last);
+    assert_eq!(
+        t.digest_log().last().map(|(z, _)| z),
+        Some(last - DIGEST_LOG_INTERVAL)
+    );
+}

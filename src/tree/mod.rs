@@ -31,7 +31,7 @@ mod tests;
 mod watch_tests;
 pub mod watches;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::proto::data::{Acl, StatPersisted};
@@ -68,7 +68,17 @@ pub struct DataTree {
     data_size: i64,
     /// `nodes.getDigest()`: the wrapping sum of [`Node::digest`] over all nodes.
     digest: i64,
+    /// `digestLog`: (zxid, tree digest) after every whole txn whose zxid is a
+    /// multiple of [`DIGEST_LOG_INTERVAL`], the last [`DIGEST_LOG_LIMIT`]
+    /// of them (the `hash` four-letter word).
+    digest_log: VecDeque<(i64, i64)>,
 }
+
+/// `DataTree.DIGEST_LOG_INTERVAL`: 0x80, so servers' histories line up.
+pub const DIGEST_LOG_INTERVAL: i64 = 128;
+
+/// `DataTree.DIGEST_LOG_LIMIT`.
+pub const DIGEST_LOG_LIMIT: usize = 1024;
 
 /// What a session watches (`watches_for`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,6 +136,7 @@ impl DataTree {
             extended_types_enabled,
             data_size: 0,
             digest: 0,
+            digest_log: VecDeque::new(),
         };
         for path in ["/", "/zookeeper", "/zookeeper/quota"] {
             t.restore_node(
@@ -302,6 +313,31 @@ impl DataTree {
     /// `getTreeDigest()`: the digest of the tree as it is now.
     pub fn tree_digest(&self) -> i64 {
         self.digest
+    }
+
+    /// `logZxidDigest`: records the tree digest after the whole txn `zxid`
+    /// when `zxid` is a multiple of [`DIGEST_LOG_INTERVAL`].
+    fn log_digest(&mut self, zxid: i64) {
+        if zxid % DIGEST_LOG_INTERVAL == 0 {
+            self.digest_log.push_back((zxid, self.digest));
+            if self.digest_log.len() > DIGEST_LOG_LIMIT {
+                self.digest_log.pop_front();
+            }
+        }
+    }
+
+    /// Takes back the digest logged for `zxid`, if it was the last one: a txn
+    /// replayed over a fuzzy snapshot is not logged (`compareSnapshotDigests`
+    /// runs instead, until replay reaches the snapshot's digest zxid).
+    pub fn unlog_digest(&mut self, zxid: i64) {
+        if self.digest_log.back().is_some_and(|(z, _)| *z == zxid) {
+            self.digest_log.pop_back();
+        }
+    }
+
+    /// `getDigestLog()`: the logged (zxid, digest) pairs, oldest first.
+    pub fn digest_log(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.digest_log.iter().copied()
     }
 
     /// The digest recomputed from every node (for checks; O(nodes)).

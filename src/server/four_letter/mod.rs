@@ -7,6 +7,7 @@
 //! - connections and sessions: `cons`, `dump` ([`dumps`])
 //! - watches: `wchs`, `wchc`, `wchp` ([`dumps`])
 //! - the host: `envi`, `dirs` ([`host`])
+//! - the tree digest history: `hash`
 
 mod dumps;
 mod host;
@@ -17,7 +18,7 @@ use crate::server::Shared;
 
 const WORDS: &[&str] = &[
     "ruok", "srvr", "stat", "isro", "conf", "envi", "cons", "crst", "dump", "mntr", "srst", "wchc",
-    "wchp", "wchs", "dirs", "gtmk", "stmk",
+    "wchp", "wchs", "dirs", "gtmk", "stmk", "hash",
 ];
 
 /// The ZooKeeper release whose wire protocol and answers ferrokeeper follows.
@@ -71,8 +72,18 @@ pub fn answer(word: &str, shared: &Shared) -> String {
         "dump" => dumps::dump(shared),
         "envi" => host::envi(),
         "dirs" => host::dirs(shared),
+        "hash" => digest_history(shared),
         _ => format!("{word} is not supported by ferrokeeper yet.\n"),
     }
+}
+
+/// `DigestCommand` (`hash`): the tree digest every 128 zxids, the last 1024,
+/// as "<hex zxid>: <digest>" lines.
+fn digest_history(shared: &Shared) -> String {
+    let tree = shared.tree.read().expect("tree lock");
+    tree.digest_log()
+        .map(|(zxid, digest)| format!("{zxid:x}: {digest}\n"))
+        .collect()
 }
 
 /// A double as Java's `Double.toString` prints small values ("0.0", "29.6667").
