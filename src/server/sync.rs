@@ -94,7 +94,8 @@ struct Written {
 
 /// The writer thread: takes every item waiting, appends their txns and
 /// writes them out, and hands the batch to the syncer (or commits a lone
-/// item itself while the syncer is idle); then rolls the log when due. It goes on writing while the syncer fsyncs.
+/// item itself while the syncer is idle); then rolls the log when due. It
+/// goes on writing while the syncer fsyncs.
 fn write_loop(
     rx: mpsc::Receiver<Work>,
     mut writer: TxnLogWriter,
