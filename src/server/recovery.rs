@@ -65,20 +65,22 @@ impl DigestCheck {
 
     /// After loading a snapshot: a digest for the snapshot's own zxid is
     /// compared at once, a later one when replay reaches it.
-    fn snapshot_loaded(&mut self, digest: Option<ZxidDigest>, snap_zxid: i64, tree: &DataTree) {
+    /// Until replay passes that zxid the tree logs no digest.
+    fn snapshot_loaded(&mut self, digest: Option<ZxidDigest>, snap_zxid: i64, tree: &mut DataTree) {
         self.pending = digest
             .filter(|d| !d.is_empty() && d.zxid >= snap_zxid && d.digest_version == DIGEST_VERSION);
+        if let Some(d) = self.pending {
+            tree.quiet_digest_log_through(d.zxid);
+        }
         if let Some(d) = self.pending.filter(|d| d.zxid == snap_zxid) {
             self.compare(d.zxid, d.digest, tree);
             self.pending = None;
         }
     }
 
-    /// After replaying one entry. Until replay reaches the snapshot's digest
-    /// zxid (that one included) the tree's digest log takes nothing.
-    fn replayed(&mut self, zxid: i64, logged: Option<i64>, tree: &mut DataTree) {
+    /// After replaying one entry.
+    fn replayed(&mut self, zxid: i64, logged: Option<i64>, tree: &DataTree) {
         if let Some(d) = self.pending {
-            tree.unlog_digest(zxid);
             if zxid != d.zxid {
                 return; // still fuzzy
             }
@@ -123,7 +125,7 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
             let mut snap = snap?;
             from_snapshot = true;
             snap.tree.set_last_processed_zxid(snap.zxid);
-            digests.snapshot_loaded(snap.digest, snap.zxid, &snap.tree);
+            digests.snapshot_loaded(snap.digest, snap.zxid, &mut snap.tree);
             sessions.extend(snap.sessions.iter().copied());
             tracing::info!(
                 "Reading snapshot {} ({} nodes, {} sessions)",
@@ -151,7 +153,7 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
             .digest
             .filter(|d| d.version == DIGEST_VERSION)
             .map(|d| d.tree_digest);
-        digests.replayed(entry.txn.header.zxid, logged, &mut tree);
+        digests.replayed(entry.txn.header.zxid, logged, &tree);
         Ok(())
     })?;
     if let Some(torn) = &outcome.torn_tail {

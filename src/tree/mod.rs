@@ -72,6 +72,9 @@ pub struct DataTree {
     /// multiple of [`DIGEST_LOG_INTERVAL`], the last [`DIGEST_LOG_LIMIT`]
     /// of them (the `hash` four-letter word).
     digest_log: VecDeque<(i64, i64)>,
+    /// No digest is logged for a zxid at or below this: replay inside a
+    /// fuzzy snapshot compares digests instead (`compareSnapshotDigests`).
+    digest_log_quiet_through: i64,
 }
 
 /// `DataTree.DIGEST_LOG_INTERVAL`: 0x80, so servers' histories line up.
@@ -137,6 +140,7 @@ impl DataTree {
             data_size: 0,
             digest: 0,
             digest_log: VecDeque::new(),
+            digest_log_quiet_through: 0,
         };
         for path in ["/", "/zookeeper", "/zookeeper/quota"] {
             t.restore_node(
@@ -318,7 +322,7 @@ impl DataTree {
     /// `logZxidDigest`: records the tree digest after the whole txn `zxid`
     /// when `zxid` is a multiple of [`DIGEST_LOG_INTERVAL`].
     fn log_digest(&mut self, zxid: i64) {
-        if zxid % DIGEST_LOG_INTERVAL == 0 {
+        if zxid % DIGEST_LOG_INTERVAL == 0 && zxid > self.digest_log_quiet_through {
             self.digest_log.push_back((zxid, self.digest));
             if self.digest_log.len() > DIGEST_LOG_LIMIT {
                 self.digest_log.pop_front();
@@ -326,13 +330,10 @@ impl DataTree {
         }
     }
 
-    /// Takes back the digest logged for `zxid`, if it was the last one: a txn
-    /// replayed over a fuzzy snapshot is not logged (`compareSnapshotDigests`
-    /// runs instead, until replay reaches the snapshot's digest zxid).
-    pub fn unlog_digest(&mut self, zxid: i64) {
-        if self.digest_log.back().is_some_and(|(z, _)| *z == zxid) {
-            self.digest_log.pop_back();
-        }
+    /// Logs no digest for txns up to `zxid` (that one included): recovery
+    /// replays them over a fuzzy snapshot whose digest is of `zxid`.
+    pub fn quiet_digest_log_through(&mut self, zxid: i64) {
+        self.digest_log_quiet_through = zxid;
     }
 
     /// `getDigestLog()`: the logged (zxid, digest) pairs, oldest first.
