@@ -257,9 +257,11 @@ class Server:
             return "(no server log)"
         return "\n".join(text.splitlines()[-lines:])
 
-    def four_letter(self, word: str, timeout: float = 5.0) -> bytes:
+    def four_letter(self, word: str, arg: bytes = b"", timeout: float = 5.0) -> bytes:
+        """Sends `word` (and `arg` in the same write, as `stmk` needs its
+        mask), returns all the server writes before it closes."""
         with socket.create_connection(self.address, timeout=timeout) as s:
-            s.sendall(word.encode())
+            s.sendall(word.encode() + arg)
             chunks = []
             while True:
                 try:

@@ -9,6 +9,7 @@ and the two reductions must be equal. Each word is its own test id.
 from __future__ import annotations
 
 import re
+import struct
 
 import pytest
 
@@ -152,6 +153,27 @@ def test_hash_lists_the_tree_digest_every_0x80_zxids(oracle_and_candidate, kazoo
         histories.append([line.split(":")[0] for line in lines])
     assert histories[0] == ["80", "100"], histories[0]
     assert histories[1] == histories[0]
+
+
+def test_stmk_sets_the_trace_mask_gtmk_reports(oracle_and_candidate):
+    """`stmk` takes the new mask as a big-endian long sent with the word and
+    answers it in decimal; `gtmk` answers the mask last set (306 at start).
+    With fewer than 8 bytes after the word ZooKeeper closes the connection
+    without an answer and the mask stays."""
+    steps = [
+        ("gtmk", b""),
+        ("stmk", struct.pack(">q", 0x1FF)),
+        ("gtmk", b""),
+        ("stmk", struct.pack(">q", -1) + b"xyz"),  # bytes past the long are ignored
+        ("gtmk", b""),
+        ("stmk", b"\x00\x00\x01"),
+        ("stmk", b""),
+        ("gtmk", b""),
+    ]
+    transcripts = [[srv.four_letter(word, arg) for word, arg in steps] for srv in oracle_and_candidate]
+    oracle, cand = transcripts
+    assert oracle == [b"306", b"511", b"511", b"-1", b"-1", b"", b"", b"-1"]
+    assert cand == oracle
 
 
 def test_four_letter_whitelist(server_factory, request):

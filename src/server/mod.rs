@@ -33,7 +33,7 @@ pub mod sync;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::Config;
@@ -51,6 +51,8 @@ pub struct Shared {
     storage_failed: AtomicBool,
     /// Counters and open connections for the four-letter words.
     pub stats: stats::ServerStats,
+    /// `ZooTrace`'s text trace mask, server-wide: `stmk` sets it, `gtmk` reads it.
+    trace_mask: AtomicI64,
 }
 
 impl Shared {
@@ -62,6 +64,7 @@ impl Shared {
             sessions: Mutex::new(sessions),
             storage_failed: AtomicBool::new(false),
             stats: stats::ServerStats::new(),
+            trace_mask: AtomicI64::new(four_letter::DEFAULT_TRACE_MASK),
         }
     }
 
@@ -83,6 +86,14 @@ impl Shared {
 
     pub fn set_storage_failed(&self) {
         self.storage_failed.store(true, Ordering::Relaxed);
+    }
+
+    pub fn trace_mask(&self) -> i64 {
+        self.trace_mask.load(Ordering::Relaxed)
+    }
+
+    pub fn set_trace_mask(&self, mask: i64) {
+        self.trace_mask.store(mask, Ordering::Relaxed);
     }
 
     /// Counts a new connection from `ip`; false when `maxClientCnxns` is reached.

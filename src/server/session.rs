@@ -1,8 +1,9 @@
 //! The session actor: one per client TCP connection.
 //!
-//! It owns the socket. Frames come in through a [`FrameCodec`]; the first one is
-//! the `ConnectRequest`, every later one a `RequestHeader` plus body, which it
-//! decodes and submits to [`Prep`] in arrival order. Replies and watch
+//! It owns the socket. Frames come in through an [`InboundCodec`]; the first
+//! one is the `ConnectRequest` (or, in its place, a four-letter word, answered
+//! and closed), every later one a `RequestHeader` plus body, which it decodes
+//! and submits to [`Prep`] in arrival order. Replies and watch
 //! notifications come back from the final stage as [`Reply`] messages and are
 //! written in the order they arrive, which is the order final sent them.
 //! Bad bytes close only this connection, with a log line naming the reason.
@@ -15,10 +16,10 @@ use std::time::Instant;
 
 use actix::io::{FramedWrite, WriteHandler};
 use actix::prelude::*;
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio_util::codec::FramedRead;
+use tokio_util::codec::{Decoder, FramedRead};
 
 use crate::proto::auth::AuthPacket;
 use crate::proto::connect::{ConnectRequest, ConnectResponse};
@@ -114,6 +115,39 @@ impl tokio_util::codec::Encoder<Outbound> for OutboundCodec {
     }
 }
 
+/// What the connection reads: a frame (without its length), or in place of
+/// the first frame a four-letter word with the bytes that arrived with it.
+#[derive(Debug, PartialEq)]
+pub enum Inbound {
+    Frame(BytesMut),
+    Word(&'static str, BytesMut),
+}
+
+/// Splits frames with [`FrameCodec`], but first checks whether the first
+/// frame's length spells a four-letter word, as `NIOServerCnxn.readLength`
+/// does before its length check.
+pub struct InboundCodec {
+    frames: FrameCodec,
+    first: bool,
+}
+
+impl Decoder for InboundCodec {
+    type Item = Inbound;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Inbound>, FrameError> {
+        if self.first && src.len() >= 4 {
+            self.first = false;
+            let len = u32::from_be_bytes([src[0], src[1], src[2], src[3]]);
+            if let Some(word) = four_letter::word_of(len) {
+                src.advance(4);
+                return Ok(Some(Inbound::Word(word, src.split())));
+            }
+        }
+        Ok(self.frames.decode(src)?.map(Inbound::Frame))
+    }
+}
+
 enum State {
     AwaitingConnect,
     /// The handshake is with prep; frames that arrive meanwhile wait here.
@@ -153,11 +187,11 @@ impl Session {
         let max = shared.config.max_buffer;
         Session::create(move |ctx| {
             let (read, write) = stream.into_split();
-            ctx.add_stream(FramedRead::with_capacity(
-                read,
-                FrameCodec::new(max),
-                READ_BUFFER_START,
-            ));
+            let codec = InboundCodec {
+                frames: FrameCodec::new(max),
+                first: true,
+            };
+            ctx.add_stream(FramedRead::with_capacity(read, codec, READ_BUFFER_START));
             let auth = Arc::new(vec![Id {
                 scheme: "ip".into(),
                 id: peer.ip().to_string(),
@@ -374,27 +408,19 @@ impl Actor for Session {
     }
 }
 
-impl StreamHandler<Result<BytesMut, FrameError>> for Session {
-    fn handle(&mut self, item: Result<BytesMut, FrameError>, ctx: &mut Context<Self>) {
+impl StreamHandler<Result<Inbound, FrameError>> for Session {
+    fn handle(&mut self, item: Result<Inbound, FrameError>, ctx: &mut Context<Self>) {
         self.stats.packet_received(&self.shared.stats);
         match item {
-            Ok(frame) => self.on_frame(frame, ctx),
-            Err(FrameError::TooLarge { len, .. })
-                if matches!(self.state, State::AwaitingConnect) =>
-            {
-                match four_letter::word_of(len as u32) {
-                    Some(word) => {
-                        self.stats.stop_reading();
-                        let answer = four_letter::answer(word, &self.shared);
-                        self.writer.write(Outbound::Text(Bytes::from(answer)));
-                        self.stats.packet_sent(&self.shared.stats);
-                        self.state = State::Closing;
-                        self.writer.close();
-                    }
-                    None => {
-                        self.bad_frame(ctx, &format!("Len error {len}: larger than jute.maxbuffer"))
-                    }
+            Ok(Inbound::Frame(frame)) => self.on_frame(frame, ctx),
+            Ok(Inbound::Word(word, rest)) => {
+                self.stats.stop_reading();
+                if let Some(answer) = four_letter::answer(word, &rest, &self.shared) {
+                    self.writer.write(Outbound::Text(Bytes::from(answer)));
+                    self.stats.packet_sent(&self.shared.stats);
                 }
+                self.state = State::Closing;
+                self.writer.close();
             }
             Err(e) => self.bad_frame(ctx, &e.to_string()),
         }
@@ -479,5 +505,43 @@ impl Handler<Close> for Session {
     fn handle(&mut self, msg: Close, ctx: &mut Context<Self>) {
         // The pipeline closed this connection: the session is closed or moved.
         self.close(ctx, msg.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codec() -> InboundCodec {
+        InboundCodec {
+            frames: FrameCodec::default(),
+            first: true,
+        }
+    }
+
+    #[test]
+    fn a_word_comes_with_the_bytes_after_it() {
+        let mut c = codec();
+        let mut src = BytesMut::from(&b"st"[..]);
+        assert_eq!(c.decode(&mut src).unwrap(), None);
+        src.extend_from_slice(b"mk\0\0\0\0\0\0\x01\xff");
+        let rest = BytesMut::from(&b"\0\0\0\0\0\0\x01\xff"[..]);
+        assert_eq!(
+            c.decode(&mut src).unwrap(),
+            Some(Inbound::Word("stmk", rest))
+        );
+        assert!(src.is_empty());
+    }
+
+    #[test]
+    fn only_the_first_frame_can_be_a_word() {
+        let mut c = codec();
+        let mut src = BytesMut::from(&b"\0\0\0\x01\x07ruok"[..]);
+        let frame = BytesMut::from(&b"\x07"[..]);
+        assert_eq!(c.decode(&mut src).unwrap(), Some(Inbound::Frame(frame)));
+        assert!(matches!(
+            c.decode(&mut src),
+            Err(FrameError::TooLarge { .. })
+        ));
     }
 }

@@ -8,6 +8,8 @@
 //! - watches: `wchs`, `wchc`, `wchp` ([`dumps`])
 //! - the host: `envi`, `dirs` ([`host`])
 //! - the tree digest history: `hash`
+//! - `ZooTrace`'s text trace mask: `gtmk`, `stmk` (stored and reported only;
+//!   ferrokeeper traces nothing by it)
 
 mod dumps;
 mod host;
@@ -34,9 +36,9 @@ pub fn full_version() -> String {
     )
 }
 
-/// `ZooTrace`'s default text trace mask (`gtmk`): client requests, server
-/// packets, sessions and warnings (306).
-const DEFAULT_TRACE_MASK: u64 = 0b1_0011_0010;
+/// `ZooTrace`'s default text trace mask: client requests, server packets,
+/// sessions and warnings (306).
+pub const DEFAULT_TRACE_MASK: i64 = 0b1_0011_0010;
 
 /// The word a frame length spells, when it is one ZooKeeper knows.
 pub fn word_of(len: u32) -> Option<&'static str> {
@@ -44,12 +46,15 @@ pub fn word_of(len: u32) -> Option<&'static str> {
     WORDS.iter().copied().find(|w| w.as_bytes() == bytes)
 }
 
-/// The text answer to `word`.
-pub fn answer(word: &str, shared: &Shared) -> String {
+/// The text answer to `word`, given the bytes that arrived with it; `None`
+/// when the connection is to be closed without one.
+pub fn answer(word: &str, rest: &[u8], shared: &Shared) -> Option<String> {
     if !shared.config.allows_four_letter_word(word) {
-        return format!("{word} is not executed because it is not in the whitelist.\n");
+        return Some(format!(
+            "{word} is not executed because it is not in the whitelist.\n"
+        ));
     }
-    match word {
+    let text = match word {
         "ruok" => "imok".into(),
         "isro" => "rw".into(),
         "srvr" => server_summary(shared, false),
@@ -65,7 +70,8 @@ pub fn answer(word: &str, shared: &Shared) -> String {
             shared.stats.reset_connections();
             "Connection stats reset.\n".into()
         }
-        "gtmk" => DEFAULT_TRACE_MASK.to_string(),
+        "gtmk" => shared.trace_mask().to_string(),
+        "stmk" => return set_trace_mask(rest, shared),
         "wchs" => dumps::wchs(shared),
         "wchc" => dumps::wchc(shared),
         "wchp" => dumps::wchp(shared),
@@ -74,7 +80,21 @@ pub fn answer(word: &str, shared: &Shared) -> String {
         "dirs" => host::dirs(shared),
         "hash" => digest_history(shared),
         _ => format!("{word} is not supported by ferrokeeper yet.\n"),
-    }
+    };
+    Some(text)
+}
+
+/// `SetTraceMaskCommand` (`stmk`): the new mask is the big-endian long that
+/// follows the word, and the answer is that mask in decimal. ZooKeeper takes
+/// the long from one non-blocking read (`NIOServerCnxn.checkFourLetterWord`),
+/// so it must arrive with the word: with fewer than 8 bytes there it closes
+/// the connection without an answer (a `BufferUnderflowException`) and the
+/// mask stays. Bytes past the 8 are ignored.
+fn set_trace_mask(rest: &[u8], shared: &Shared) -> Option<String> {
+    let mask = i64::from_be_bytes(*rest.first_chunk::<8>()?);
+    shared.set_trace_mask(mask);
+    tracing::info!("Set text trace mask to 0x{mask:x}");
+    Some(mask.to_string())
 }
 
 /// `DigestCommand` (`hash`): the tree digest every 128 zxids, the last 1024,
@@ -218,11 +238,36 @@ fn mntr(shared: &Shared) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::tree::DataTree;
 
     #[test]
     fn lengths_spell_words() {
         assert_eq!(word_of(u32::from_be_bytes(*b"ruok")), Some("ruok"));
         assert_eq!(word_of(u32::from_be_bytes(*b"abcd")), None);
+    }
+
+    #[test]
+    fn stmk_sets_the_mask_gtmk_reports() {
+        let config = Config {
+            four_letter_words: vec!["*".into()],
+            ..Config::default()
+        };
+        let shared = Shared::new(config, DataTree::new(), Default::default());
+        let answer = |word, rest: &[u8]| super::answer(word, rest, &shared);
+        assert_eq!(answer("gtmk", b"").as_deref(), Some("306"));
+        let mask = 0x1ffi64.to_be_bytes();
+        assert_eq!(answer("stmk", &mask).as_deref(), Some("511"));
+        assert_eq!(answer("gtmk", b"").as_deref(), Some("511"));
+        // A negative long prints signed, as Java's does; extra bytes are ignored.
+        assert_eq!(
+            answer("stmk", b"\xff\xff\xff\xff\xff\xff\xff\xffabc").as_deref(),
+            Some("-1")
+        );
+        // Fewer than 8 bytes: no answer, the mask stays.
+        assert_eq!(answer("stmk", &mask[..7]), None);
+        assert_eq!(answer("stmk", b""), None);
+        assert_eq!(answer("gtmk", b"").as_deref(), Some("-1"));
     }
 
     #[test]
