@@ -18,6 +18,7 @@ use crate::persistence::{
 };
 use crate::proto::data::{Acl, StatPersisted};
 use crate::server::Shared;
+use crate::tree::NodeId;
 
 /// Take a snapshot now.
 #[derive(Message)]
@@ -51,8 +52,9 @@ impl SnapshotTrigger {
     }
 }
 
-/// Nodes (and child names) copied per read-lock hold: final waits at most
-/// this long for a snapshot, however many children one node has.
+/// Nodes copied per read-lock hold (each child name read is followed by its
+/// node's copy in the same hold): final waits at most this long for a
+/// snapshot, however many children one node has.
 const NODES_PER_CHUNK: usize = 2000;
 
 /// Work left in the pre-order walk of the tree.
@@ -64,8 +66,15 @@ const NODES_PER_CHUNK: usize = 2000;
 /// over the parent's copied stat. Otherwise the parent's cversion, the next
 /// sequence number, would stay behind its children after recovery.
 enum Frame {
-    /// A node to copy if it was created by zxid `created_by`.
-    Node { path: String, created_by: i64 },
+    /// A node to copy if it was created by zxid `created_by`. `slot` is
+    /// where the parent's child list had it, maybe in an earlier lock hold:
+    /// an empty slot means the node was deleted since; a reused one holds a
+    /// node created since, whose czxid is past `created_by`.
+    Node {
+        path: String,
+        created_by: i64,
+        slot: Option<NodeId>,
+    },
     /// The children of `parent` after `after`, still to visit.
     Children {
         parent: String,
@@ -123,6 +132,7 @@ fn write_snapshot(
     let mut stack = vec![Frame::Node {
         path: "/".to_owned(),
         created_by: i64::MAX,
+        slot: None,
     }];
     let mut chunk: Vec<Copied> = Vec::with_capacity(NODES_PER_CHUNK);
     let mut nodes = 0usize;
@@ -134,12 +144,18 @@ fn write_snapshot(
                 let Some(frame) = stack.pop() else { break };
                 budget -= 1;
                 match frame {
-                    Frame::Node { path, created_by } => {
+                    Frame::Node {
+                        path,
+                        created_by,
+                        slot,
+                    } => {
+                        let node = match slot {
+                            Some(id) => tree.node_by_id(id),
+                            None => tree.node(&path),
+                        };
                         // Deleted since its parent was read (fuzzy: the log
                         // has the delete), or created after the parent's copy.
-                        let Some(node) = tree
-                            .node(&path)
-                            .filter(|n| n.stat_persisted().czxid <= created_by)
+                        let Some(node) = node.filter(|n| n.stat_persisted().czxid <= created_by)
                         else {
                             continue;
                         };
@@ -172,25 +188,25 @@ fn write_snapshot(
                         };
                         let prefix = if parent == "/" { "" } else { parent.as_str() };
                         let mut names = node.children_after(after.as_deref());
-                        let next: Vec<String> = names
+                        let next: Vec<(String, NodeId)> = names
                             .by_ref()
+                            // Their copies spend the budget.
                             .take(budget.max(1))
-                            .map(|c| format!("{prefix}/{c}"))
+                            .map(|(c, id)| (format!("{prefix}/{c}"), id))
                             .collect();
-                        budget = budget.saturating_sub(next.len());
                         if names.next().is_some() {
-                            let last = next.last().map(|p| p[prefix.len() + 1..].to_owned());
+                            let last = next.last().map(|(p, _)| p[prefix.len() + 1..].to_owned());
                             stack.push(Frame::Children {
                                 parent,
                                 after: last,
                                 created_by,
                             });
                         }
-                        stack.extend(
-                            next.into_iter()
-                                .rev()
-                                .map(|path| Frame::Node { path, created_by }),
-                        );
+                        stack.extend(next.into_iter().rev().map(|(path, id)| Frame::Node {
+                            path,
+                            created_by,
+                            slot: Some(id),
+                        }));
                     }
                 }
             }
@@ -292,19 +308,25 @@ mod tests {
     use crate::persistence::{list_files, read_snapshot};
     use crate::proto::data::Acl;
     use crate::tree::DataTree;
-    use crate::txn::{CreateTxn, Txn, TxnBody, TxnHeader};
+    use crate::txn::{CreateTxn, DeleteTxn, Txn, TxnBody, TxnHeader};
 
     /// More children than one chunk holds, so the walk of `/wide` spans holds.
     const WIDE: usize = 4500;
 
     fn create(path: &str, zxid: i64, parent_cversion: i32) -> Txn {
-        let body = TxnBody::Create(CreateTxn {
-            path: path.into(),
-            data: Some(Vec::new()),
-            acl: Acl::open_unsafe(),
-            ephemeral: false,
-            parent_cversion,
-        });
+        txn(
+            zxid,
+            TxnBody::Create(CreateTxn {
+                path: path.into(),
+                data: Some(Vec::new()),
+                acl: Acl::open_unsafe(),
+                ephemeral: false,
+                parent_cversion,
+            }),
+        )
+    }
+
+    fn txn(zxid: i64, body: TxnBody) -> Txn {
         Txn {
             header: TxnHeader {
                 client_id: 1,
@@ -379,6 +401,52 @@ mod tests {
         assert_eq!(children, expected);
         let wide = snap.nodes.iter().find(|n| n.path == "/wide").unwrap();
         assert_eq!(wide.stat.cversion as usize, children.len());
+    }
+
+    /// A node reached in a later hold than its parent's child list may have
+    /// been deleted since, and its slot given to a new node: neither is
+    /// written.
+    #[test]
+    fn a_slot_read_in_one_hold_is_not_trusted_in_the_next() {
+        let (shared, dirs, _d) = tree_with_children("/wide", WIDE);
+        let zxid = {
+            let mut tree = shared.tree.write().unwrap();
+            let zxid = tree.last_processed_zxid() + 1;
+            assert_eq!(tree.apply(&create("/x", zxid, -1)).result.err, 0);
+            zxid
+        };
+
+        // The root's children are read in the first hold, which `/wide`'s
+        // children fill: `/x` is reached in a later one. Between the two it
+        // goes, and `/y` takes its slot.
+        let mut calls = 0;
+        let mut churn = || {
+            calls += 1;
+            if calls == 1 {
+                let mut tree = shared.tree.write().unwrap();
+                let path = "/x".to_owned();
+                let delete = txn(zxid + 1, TxnBody::Delete(DeleteTxn { path }));
+                assert_eq!(tree.apply(&delete).result.err, 0);
+                assert_eq!(tree.apply(&create("/y", zxid + 2, -1)).result.err, 0);
+            }
+        };
+        write_snapshot(&shared, &dirs, zxid, Compression::None, &mut churn).unwrap();
+        assert!(calls > 1, "the walk took a single hold");
+
+        let files = list_files(&dirs.snap_dir, "snapshot").unwrap();
+        let snap = read_snapshot(&files[0].1).unwrap();
+        let stray: Vec<_> = snap
+            .nodes
+            .iter()
+            .filter(|n| n.path == "/x" || n.path == "/y")
+            .map(|n| (&n.path, n.stat.czxid))
+            .collect();
+        assert_eq!(stray, [], "deleted or created after the root was read");
+        assert_eq!(
+            snap.nodes.len(),
+            WIDE + 5,
+            "/, /wide, /zookeeper and its quota and config"
+        );
     }
 
     /// A snapshot asked for while one is still being written is skipped

@@ -286,9 +286,7 @@ impl DataTree {
     ) -> Result<Stat, ErrorCode> {
         // Java fails with StringIndexOutOfBounds for a path without '/'.
         let (parent_key, child) = split(path).ok_or(ErrorCode::NoNode)?;
-        if !self.nodes.contains_key(parent_key) {
-            return Err(ErrorCode::NoNode);
-        }
+        let parent_id = self.nodes.id(parent_key).ok_or(ErrorCode::NoNode)?;
         let acl = self.intern_acl(acl);
         if let Some(existing) = self.nodes.get_mut(path) {
             // ZooKeeper 3.8 allocates the list's id here (`convertAcls`) but
@@ -297,7 +295,7 @@ impl DataTree {
             existing.acl = acl;
             return Err(ErrorCode::NodeExists);
         }
-        let parent = self.nodes.get_mut(parent_key).expect("checked above");
+        let parent = self.nodes.by_id_mut(parent_id).expect("looked up above");
         // nodes.preChange / postChange around the parent's update.
         let parent_before = parent.digest();
         let new_cversion = if parent_cversion == -1 {
@@ -311,7 +309,6 @@ impl DataTree {
             parent.stat.cversion = new_cversion;
             parent.stat.pzxid = zxid;
         }
-        parent.children.insert(child.to_owned());
         let parent_acl = parent.acl.clone();
         let parent_delta = parent.digest().wrapping_sub(parent_before);
         let node = Node::new(
@@ -328,7 +325,9 @@ impl DataTree {
             .wrapping_add(node.digest());
         self.track_owner(path, node.kind, node.stat.ephemeral_owner);
         self.data_size += super::java_len(path) + data.as_ref().map_or(0, |d| d.len() as i64);
-        self.nodes.insert(path.to_owned(), Box::new(node));
+        let (id, _) = self.nodes.insert(path.to_owned(), Box::new(node));
+        let parent = self.nodes.by_id_mut(parent_id).expect("looked up above");
+        parent.children.insert(child.to_owned(), id);
 
         let w = self.data_watches.trigger(path, event_type::NODE_CREATED);
         notify(ev, &w, None, event_type::NODE_CREATED, path, &acl);

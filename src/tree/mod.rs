@@ -35,6 +35,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use crate::proto::data::{Acl, StatPersisted};
+pub use path_map::NodeId;
 use path_map::PathMap;
 
 pub use apply::{ApplyResult, TxnResult};
@@ -224,10 +225,16 @@ impl DataTree {
         self.nodes.get(Self::key(path))
     }
 
+    /// The node in slot `id`, a child's as [`Node::children_after`] gives
+    /// it: good only while the lock the tree was read under is held.
+    pub fn node_by_id(&self, id: NodeId) -> Option<&Node> {
+        self.nodes.by_id(id)
+    }
+
     /// Child names of `path`, in byte order; `None` when it does not exist.
     pub fn get_children(&self, path: &str) -> Option<Vec<String>> {
         self.node(path)
-            .map(|n| n.children.iter().cloned().collect())
+            .map(|n| n.children.keys().cloned().collect())
     }
 
     /// `getEphemerals(sessionId)`, sorted.
@@ -283,15 +290,12 @@ impl DataTree {
             return Some(self.nodes.len() as i32 - 1);
         }
         let mut count = 0i32;
-        let mut stack: Vec<(String, &Node)> = vec![(path.to_owned(), node)];
-        while let Some((p, n)) = stack.pop() {
-            for c in &n.children {
-                let cp = path::join(&p, c);
-                if let Some(cn) = self.nodes.get(&cp) {
-                    count += 1;
-                    if !cn.children.is_empty() {
-                        stack.push((cp, cn));
-                    }
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            for child in n.children.values().filter_map(|&id| self.nodes.by_id(id)) {
+                count += 1;
+                if !child.children.is_empty() {
+                    stack.push(child);
                 }
             }
         }

@@ -6,10 +6,11 @@
 //! the visible value although nothing stored changes. The sequential suffix is
 //! derived from the stored value (what [`Node::stat_persisted`] returns).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::digest::{digest_prefix, digest_term};
+use super::path_map::NodeId;
 use crate::proto::data::{Acl, Stat, StatPersisted};
 
 /// `EphemeralType.CONTAINER_EPHEMERAL_OWNER`.
@@ -85,13 +86,14 @@ pub fn create_stat(zxid: i64, time: i64, ephemeral_owner: i64) -> StatPersisted 
     }
 }
 
-/// A znode: data (null allowed, as in Java), ACL, persisted stat and child names.
+/// A znode: data (null allowed, as in Java), ACL, persisted stat and children
+/// (names, and where each is kept).
 #[derive(Debug, Clone)]
 pub struct Node {
     pub(crate) data: Option<Vec<u8>>,
     pub(crate) acl: Arc<[Acl]>,
     pub(crate) stat: StatPersisted,
-    pub(crate) children: BTreeSet<String>,
+    pub(crate) children: BTreeMap<String, NodeId>,
     /// `EphemeralType.get(stat.ephemeralOwner)`, fixed when the node is stored.
     pub(crate) kind: EphemeralType,
     /// CRC32 of path and data for the digest ([`super::digest::digest_prefix`]);
@@ -113,7 +115,7 @@ impl Node {
             acl,
             kind: EphemeralType::of(stat.ephemeral_owner, extended_types_enabled),
             stat,
-            children: BTreeSet::new(),
+            children: BTreeMap::new(),
         }
     }
 
@@ -184,16 +186,20 @@ impl Node {
 
     /// Child names, in byte order.
     pub fn children(&self) -> impl Iterator<Item = &str> {
-        self.children.iter().map(String::as_str)
+        self.children.keys().map(String::as_str)
     }
 
-    /// Child names after `after` (all of them for `None`), in byte order.
-    pub fn children_after<'a>(&'a self, after: Option<&str>) -> impl Iterator<Item = &'a str> {
+    /// Children (name and slot) after `after` (all of them for `None`), in
+    /// byte order.
+    pub fn children_after<'a>(
+        &'a self,
+        after: Option<&str>,
+    ) -> impl Iterator<Item = (&'a str, NodeId)> {
         use std::ops::Bound;
         let from = after.map_or(Bound::Unbounded, Bound::Excluded);
         self.children
             .range::<str, _>((from, Bound::Unbounded))
-            .map(String::as_str)
+            .map(|(name, &id)| (name.as_str(), id))
     }
 
     pub fn num_children(&self) -> i32 {
@@ -235,7 +241,7 @@ mod tests {
             false,
         );
         n.stat.cversion = 3;
-        n.children.insert("x".into());
+        n.children.insert("x".into(), NodeId(0));
         let s = n.stat();
         assert_eq!((s.cversion, s.num_children, s.data_length), (5, 1, 3));
         let c = Node::new(

@@ -6,9 +6,9 @@
 //! without the tree, and a [`Restorer`] only links it in (one hash lookup for
 //! the node, one per run of siblings).
 
-use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
+use super::path_map::NodeId;
 use super::{intern, java_len, AclCache, DataTree, EphemeralType, Node};
 use crate::proto::data::{Acl, StatPersisted};
 
@@ -109,9 +109,9 @@ impl DataTree {
 /// linked at the latest when the restorer is dropped.
 pub struct Restorer<'a> {
     tree: &'a mut DataTree,
-    /// The parent whose child names are held back (it exists).
+    /// The parent whose children are held back (it exists).
     parent: String,
-    names: Vec<String>,
+    names: Vec<(String, NodeId)>,
 }
 
 impl<'a> Restorer<'a> {
@@ -132,7 +132,9 @@ impl<'a> Restorer<'a> {
     /// linked) and links it into its parent, tracking its owner. Stores
     /// nothing when the node's parent does not exist: `Err` with its path.
     pub fn restore(&mut self, n: RestoreNode) -> Result<(), String> {
-        if n.path != "/" {
+        let name = if n.path == "/" {
+            None
+        } else {
             let parent = match n.slash {
                 Some(0) => "/",
                 Some(i) => &n.path[..i],
@@ -146,25 +148,18 @@ impl<'a> Restorer<'a> {
                 parent.clone_into(&mut self.parent);
             }
             let slash = n.slash.expect("checked above");
-            self.names.push(n.path[slash + 1..].to_owned());
-        }
+            Some(n.path[slash + 1..].to_owned())
+        };
         let tree = &mut *self.tree;
-        let mut node = n.node;
+        let node = n.node;
         let tracked = (n.kind != EphemeralType::Void).then(|| n.path.clone());
         tree.digest = tree.digest.wrapping_add(n.term);
         tree.data_size += n.size;
-        let replaced = match tree.nodes.entry(n.path) {
-            Entry::Vacant(e) => {
-                e.insert(node);
-                None
-            }
-            Entry::Occupied(mut e) => {
-                // Replacing (the root from a snapshot): keep the links to children.
-                node.children = std::mem::take(&mut e.get_mut().children);
-                Some((e.key().clone(), e.insert(node)))
-            }
-        };
-        if let Some((path, old)) = replaced {
+        let (id, replaced) = tree.nodes.insert(n.path, node);
+        if let Some((path, mut old)) = replaced {
+            // Replacing (the root from a snapshot): keep the links to children.
+            let new = tree.nodes.by_id_mut(id).expect("just stored");
+            new.children = std::mem::take(&mut old.children);
             tree.digest = tree.digest.wrapping_sub(old.digest());
             tree.data_size -= java_len(&path) + old.data.as_ref().map_or(0, |d| d.len() as i64);
             tree.untrack_owner(&path, old.kind, old.stat.ephemeral_owner);
@@ -172,10 +167,13 @@ impl<'a> Restorer<'a> {
         if let Some(path) = tracked {
             tree.track_owner(&path, n.kind, n.owner);
         }
+        if let Some(name) = name {
+            self.names.push((name, id));
+        }
         Ok(())
     }
 
-    /// Links the held-back names into their parent.
+    /// Links the held-back children into their parent.
     fn flush(&mut self) {
         if self.names.is_empty() {
             return;
