@@ -4,6 +4,8 @@
 //! first error reported is the one Apache ZooKeeper reports. On success the
 //! change is recorded in [`ChangeRecords`] so later requests see it.
 
+use std::collections::HashSet;
+
 use crate::proto::data::{perms, Acl, Id, StatPersisted};
 use crate::proto::error_code::ErrorCode;
 use crate::proto::multi::MultiOp;
@@ -391,7 +393,9 @@ impl TxnBuilder<'_> {
     /// closeSession: the session's ephemerals, including outstanding creates and
     /// excluding outstanding deletes, all marked deleted.
     pub fn close_session(&mut self) -> TxnBody {
-        let mut paths: std::collections::BTreeSet<String> =
+        // A hash set, as Java's: sessions closing together each scan the
+        // others' outstanding deletes, tens of thousands apiece.
+        let mut paths: HashSet<String, ahash::RandomState> =
             self.tree.ephemerals(self.session_id).into_iter().collect();
         for (path, record) in self.changes.iter() {
             match record.stat {
@@ -404,6 +408,8 @@ impl TxnBuilder<'_> {
                 Some(_) => {}
             }
         }
+        let mut paths: Vec<String> = paths.into_iter().collect();
+        paths.sort_unstable();
         let mut touched = Vec::new();
         for path in &paths {
             let before = self.record(path).ok();
@@ -435,7 +441,7 @@ impl TxnBuilder<'_> {
             self.put(path, before.as_ref(), gone, &mut touched);
         }
         TxnBody::CloseSession(CloseSessionTxn {
-            paths_to_delete: paths.into_iter().collect(),
+            paths_to_delete: paths,
         })
     }
 }
