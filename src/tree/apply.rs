@@ -327,7 +327,7 @@ impl DataTree {
         self.data_size += super::java_len(path) + data.as_ref().map_or(0, |d| d.len() as i64);
         let (id, _) = self.nodes.insert(path.to_owned(), Box::new(node));
         let parent = self.nodes.by_id_mut(parent_id).expect("looked up above");
-        parent.children.insert(child.to_owned(), id);
+        parent.children.insert(child.into(), id);
 
         let w = self.data_watches.trigger(path, event_type::NODE_CREATED);
         notify(ev, &w, None, event_type::NODE_CREATED, path, &acl);

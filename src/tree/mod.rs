@@ -34,6 +34,8 @@ pub mod watches;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use crate::proto::data::{Acl, StatPersisted};
 pub use path_map::NodeId;
 use path_map::PathMap;
@@ -234,7 +236,7 @@ impl DataTree {
     /// Child names of `path`, in byte order; `None` when it does not exist.
     pub fn get_children(&self, path: &str) -> Option<Vec<String>> {
         self.node(path)
-            .map(|n| n.children.keys().cloned().collect())
+            .map(|n| n.children.keys().map(CompactString::to_string).collect())
     }
 
     /// `getEphemerals(sessionId)`, sorted.

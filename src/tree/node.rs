@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use super::digest::{digest_prefix, digest_term};
 use super::path_map::NodeId;
 use crate::proto::data::{Acl, Stat, StatPersisted};
@@ -93,7 +95,10 @@ pub struct Node {
     pub(crate) data: Option<Vec<u8>>,
     pub(crate) acl: Arc<[Acl]>,
     pub(crate) stat: StatPersisted,
-    pub(crate) children: BTreeMap<String, NodeId>,
+    /// Names of up to 24 bytes are kept inline, so a search of a wide
+    /// node's children compares bytes in the B-tree's own nodes instead of
+    /// following a pointer per name.
+    pub(crate) children: BTreeMap<CompactString, NodeId>,
     /// `EphemeralType.get(stat.ephemeralOwner)`, fixed when the node is stored.
     pub(crate) kind: EphemeralType,
     /// CRC32 of path and data for the digest ([`super::digest::digest_prefix`]);
@@ -186,7 +191,7 @@ impl Node {
 
     /// Child names, in byte order.
     pub fn children(&self) -> impl Iterator<Item = &str> {
-        self.children.keys().map(String::as_str)
+        self.children.keys().map(CompactString::as_str)
     }
 
     /// Children (name and slot) after `after` (all of them for `None`), in

@@ -8,6 +8,8 @@
 
 use std::sync::Arc;
 
+use compact_str::CompactString;
+
 use super::path_map::NodeId;
 use super::{intern, java_len, AclCache, DataTree, EphemeralType, Node};
 use crate::proto::data::{Acl, StatPersisted};
@@ -111,7 +113,7 @@ pub struct Restorer<'a> {
     tree: &'a mut DataTree,
     /// The parent whose children are held back (it exists).
     parent: String,
-    names: Vec<(String, NodeId)>,
+    names: Vec<(CompactString, NodeId)>,
 }
 
 impl<'a> Restorer<'a> {
@@ -148,7 +150,7 @@ impl<'a> Restorer<'a> {
                 parent.clone_into(&mut self.parent);
             }
             let slash = n.slash.expect("checked above");
-            Some(n.path[slash + 1..].to_owned())
+            Some(CompactString::from(&n.path[slash + 1..]))
         };
         let tree = &mut *self.tree;
         let node = n.node;
