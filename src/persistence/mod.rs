@@ -32,8 +32,8 @@ pub use entry::{FileHeader, LogEntry, SNAP_MAGIC, TXNLOG_MAGIC};
 pub use log_reader::{replay, truncate_at, LogReplay, TornTail, TxnLogIter};
 pub use purge::purge;
 pub use snapshot::{
-    find_valid_snapshot, load_valid_snapshot, read_snapshot, save_snapshot, Snapshot, SnapshotNode,
-    SnapshotReader, SnapshotSource, SnapshotTrailer, SnapshotWriter,
+    find_valid_snapshot, load_valid_snapshot, put_node, read_snapshot, save_snapshot, Snapshot,
+    SnapshotNode, SnapshotReader, SnapshotSource, SnapshotTrailer, SnapshotWriter,
 };
 pub use snapstream::Compression;
 pub use txnlog::{PendingSync, RollPolicy, TxnLogOptions, TxnLogWriter};

@@ -186,6 +186,35 @@ fn write_source(
     visit.map_err(io_err(&w.tmp))
 }
 
+/// Encodes one record of the node list (`DataTree.serializeNode`) with the
+/// path given as its parent's (`""` under the root) and the name, so a walk
+/// of the tree need not build every path. The root is `("", "")`.
+pub fn put_node(
+    buf: &mut BytesMut,
+    parent: &str,
+    name: &str,
+    data: Option<&[u8]>,
+    acl: i64,
+    stat: &StatPersisted,
+) {
+    if name.is_empty() {
+        put_ustring(buf, "");
+    } else {
+        put_int(buf, (parent.len() + 1 + name.len()) as i32);
+        buf.extend_from_slice(parent.as_bytes());
+        buf.extend_from_slice(b"/");
+        buf.extend_from_slice(name.as_bytes());
+    }
+    put_node_body(buf, data, acl, stat);
+}
+
+/// A node record after its path.
+fn put_node_body(buf: &mut BytesMut, data: Option<&[u8]>, acl: i64, stat: &StatPersisted) {
+    put_buffer(buf, data);
+    put_long(buf, acl);
+    stat.encode(buf);
+}
+
 /// Streams a snapshot to `<name>.tmp` and renames it into place on
 /// [`finish`](Self::finish) (as `AtomicFileOutputStream`), so a crash never
 /// leaves a half-written `snapshot.<zxid>`. Call in order: `sessions`,
@@ -266,9 +295,17 @@ impl SnapshotWriter {
         stat: &StatPersisted,
     ) -> Result<()> {
         put_ustring(&mut self.buf, if path == "/" { "" } else { path });
-        put_buffer(&mut self.buf, data);
-        put_long(&mut self.buf, acl);
-        stat.encode(&mut self.buf);
+        put_node_body(&mut self.buf, data, acl, stat);
+        self.flush_if_full()
+    }
+
+    /// Node records encoded by [`put_node`].
+    pub fn encoded_nodes(&mut self, records: &[u8]) -> Result<()> {
+        self.buf.extend_from_slice(records);
+        self.flush_if_full()
+    }
+
+    fn flush_if_full(&mut self) -> Result<()> {
         if self.buf.len() >= 60 * 1024 {
             self.flush_buf()?;
         }

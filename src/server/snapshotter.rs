@@ -6,17 +6,20 @@
 //! A snapshot is valid whatever txns land while it is written because txns are
 //! idempotent and recovery replays the log from the snapshot's zxid.
 
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use bytes::BytesMut;
+use compact_str::CompactString;
 
 use crate::persistence::{
-    purge, snapshot_file_name, Compression, DataDirs, PersistError, SnapshotWriter, ZxidDigest,
-    DIGEST_VERSION,
+    purge, put_node, snapshot_file_name, Compression, DataDirs, PersistError, SnapshotWriter,
+    ZxidDigest, DIGEST_VERSION,
 };
-use crate::proto::data::{Acl, StatPersisted};
+use crate::proto::data::Acl;
 use crate::server::Shared;
 use crate::tree::NodeId;
 
@@ -66,25 +69,26 @@ const NODES_PER_CHUNK: usize = 2000;
 /// over the parent's copied stat. Otherwise the parent's cversion, the next
 /// sequence number, would stay behind its children after recovery.
 enum Frame {
-    /// A node to copy if it was created by zxid `created_by`. `slot` is
-    /// where the parent's child list had it, maybe in an earlier lock hold:
-    /// an empty slot means the node was deleted since; a reused one holds a
-    /// node created since, whose czxid is past `created_by`.
+    /// The root, copied first.
+    Root,
+    /// A node to copy if it was created by zxid `created_by`: `parent/name`
+    /// (`parent` is `""` under the root). `slot` is where the parent's child
+    /// list had it, maybe in an earlier lock hold: an empty slot means the
+    /// node was deleted since; a reused one holds a node created since,
+    /// whose czxid is past `created_by`.
     Node {
-        path: String,
+        parent: Rc<str>,
+        name: CompactString,
         created_by: i64,
-        slot: Option<NodeId>,
+        slot: NodeId,
     },
-    /// The children of `parent` after `after`, still to visit.
+    /// The children of the node at `path` after `after`, still to visit.
     Children {
-        parent: String,
-        after: Option<String>,
+        path: Rc<str>,
+        after: Option<CompactString>,
         created_by: i64,
     },
 }
-
-/// One node as copied out of the tree.
-type Copied = (String, Option<Vec<u8>>, i64, StatPersisted);
 
 /// Writes a fuzzy snapshot of the shared tree; blocking, call off the event loop.
 ///
@@ -129,12 +133,9 @@ fn write_snapshot(
     let mut by_id: Vec<(i64, &[Acl])> = acl_map.iter().map(|(id, a)| (*id, &a[..])).collect();
     by_id.sort_unstable_by_key(|(id, _)| *id);
     writer.acl_map(by_id.into_iter())?;
-    let mut stack = vec![Frame::Node {
-        path: "/".to_owned(),
-        created_by: i64::MAX,
-        slot: None,
-    }];
-    let mut chunk: Vec<Copied> = Vec::with_capacity(NODES_PER_CHUNK);
+    let mut stack = vec![Frame::Root];
+    // Node records, encoded under the read lock and written out without it.
+    let mut chunk = BytesMut::new();
     let mut nodes = 0usize;
     while !stack.is_empty() {
         {
@@ -143,78 +144,94 @@ fn write_snapshot(
             while budget > 0 {
                 let Some(frame) = stack.pop() else { break };
                 budget -= 1;
-                match frame {
+                let (parent, name, node) = match frame {
+                    Frame::Root => {
+                        let Some(root) = tree.node("/") else { continue };
+                        (Rc::from(""), CompactString::default(), root)
+                    }
                     Frame::Node {
-                        path,
+                        parent,
+                        name,
                         created_by,
                         slot,
                     } => {
-                        let node = match slot {
-                            Some(id) => tree.node_by_id(id),
-                            None => tree.node(&path),
-                        };
                         // Deleted since its parent was read (fuzzy: the log
                         // has the delete), or created after the parent's copy.
-                        let Some(node) = node.filter(|n| n.stat_persisted().czxid <= created_by)
+                        let Some(node) = tree
+                            .node_by_id(slot)
+                            .filter(|n| n.stat_persisted().czxid <= created_by)
                         else {
                             continue;
                         };
-                        let Some(acl_ref) = tree.acl_id(node.acl()) else {
-                            return Err(PersistError::Invalid(format!(
-                                "ACL list of {path} is missing from the tree's ACL cache"
-                            )));
-                        };
-                        if node.num_children() > 0 {
-                            stack.push(Frame::Children {
-                                parent: path.clone(),
-                                after: None,
-                                created_by: tree.last_processed_zxid(),
-                            });
-                        }
-                        chunk.push((
-                            path,
-                            node.data().map(<[u8]>::to_vec),
-                            acl_ref,
-                            *node.stat_persisted(),
-                        ));
+                        (parent, name, node)
                     }
                     Frame::Children {
-                        parent,
+                        path,
                         after,
                         created_by,
                     } => {
-                        let Some(node) = tree.node(&parent) else {
+                        let Some(node) = tree.node(&path) else {
                             continue;
                         };
-                        let prefix = if parent == "/" { "" } else { parent.as_str() };
+                        let parent: Rc<str> = if &*path == "/" {
+                            Rc::from("")
+                        } else {
+                            path.clone()
+                        };
                         let mut names = node.children_after(after.as_deref());
-                        let next: Vec<(String, NodeId)> = names
+                        let next: Vec<(CompactString, NodeId)> = names
                             .by_ref()
                             // Their copies spend the budget.
                             .take(budget.max(1))
-                            .map(|(c, id)| (format!("{prefix}/{c}"), id))
+                            .map(|(c, id)| (CompactString::from(c), id))
                             .collect();
                         if names.next().is_some() {
-                            let last = next.last().map(|(p, _)| p[prefix.len() + 1..].to_owned());
+                            let after = next.last().map(|(name, _)| name.clone());
                             stack.push(Frame::Children {
-                                parent,
-                                after: last,
+                                path,
+                                after,
                                 created_by,
                             });
                         }
-                        stack.extend(next.into_iter().rev().map(|(path, id)| Frame::Node {
-                            path,
+                        stack.extend(next.into_iter().rev().map(|(name, slot)| Frame::Node {
+                            parent: parent.clone(),
+                            name,
                             created_by,
-                            slot: Some(id),
+                            slot,
                         }));
+                        continue;
                     }
+                };
+                let Some(acl_ref) = tree.acl_id(node.acl()) else {
+                    return Err(PersistError::Invalid(format!(
+                        "ACL list of {parent}/{name} is missing from the tree's ACL cache"
+                    )));
+                };
+                if node.num_children() > 0 {
+                    let path = if name.is_empty() {
+                        Rc::from("/")
+                    } else {
+                        Rc::from(format!("{parent}/{name}"))
+                    };
+                    stack.push(Frame::Children {
+                        path,
+                        after: None,
+                        created_by: tree.last_processed_zxid(),
+                    });
                 }
+                put_node(
+                    &mut chunk,
+                    &parent,
+                    &name,
+                    node.data(),
+                    acl_ref,
+                    node.stat_persisted(),
+                );
+                nodes += 1;
             }
         }
-        nodes += chunk.len();
-        for (path, data, acl_ref, stat) in chunk.drain(..) {
-            writer.node(&path, data.as_deref(), acl_ref, &stat)?;
-        }
+        writer.encoded_nodes(&chunk)?;
+        chunk.clear();
         between_chunks();
     }
     // `serializeZxidDigest`: the digest as of the last applied zxid once the
