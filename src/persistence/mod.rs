@@ -37,6 +37,7 @@ pub use snapshot::{
 };
 pub use snapstream::Compression;
 pub use txnlog::{PendingSync, RollPolicy, TxnLogOptions, TxnLogWriter};
+pub use write_behind::drop_cached_pages;
 
 pub use crate::proto::txn::TxnDigest;
 

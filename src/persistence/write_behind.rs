@@ -9,9 +9,17 @@
 //! range before it, so at most about two steps are in flight at a time. The
 //! final fsync is still what makes the file durable; this only spreads the
 //! work out.
+//!
+//! A snapshot is read again only by a recovery, so once a newer one is
+//! written the older one's pages are dropped from the page cache
+//! ([`drop_cached_pages`]): a create-heavy load writes hundreds of MB of
+//! snapshots a second, and a page cache growing by that much made every
+//! later snapshot write slower (create-eseq fell from 140k to 96k creates/s
+//! over three runs on one server).
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, RawFd};
+use std::path::Path;
 
 /// Bytes started per step; about two steps are in flight at most.
 const STEP: u64 = 1024 * 1024;
@@ -65,6 +73,16 @@ impl WriteBehind {
             );
             self.started_to = written;
         }
+    }
+}
+
+/// Asks the kernel to drop the file's clean pages from the page cache (and
+/// to start writing back dirty ones). Advice only: a file that is gone, or a
+/// failure, changes nothing.
+pub fn drop_cached_pages(path: &Path) {
+    if let Ok(file) = File::open(path) {
+        // SAFETY: posix_fadvise takes plain integers; `file` is open.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
     }
 }
 

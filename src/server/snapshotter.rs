@@ -6,6 +6,7 @@
 //! A snapshot is valid whatever txns land while it is written because txns are
 //! idempotent and recovery replays the log from the snapshot's zxid.
 
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,8 +17,8 @@ use bytes::BytesMut;
 use compact_str::CompactString;
 
 use crate::persistence::{
-    purge, put_node, snapshot_file_name, Compression, DataDirs, PersistError, SnapshotWriter,
-    ZxidDigest, DIGEST_VERSION,
+    drop_cached_pages, purge, put_node, snapshot_file_name, Compression, DataDirs, PersistError,
+    SnapshotWriter, ZxidDigest, DIGEST_VERSION,
 };
 use crate::proto::data::Acl;
 use crate::server::Shared;
@@ -35,6 +36,9 @@ pub struct Snapshotter {
     snapshot_first: bool,
     /// Set from a request until its snapshot is written.
     busy: Arc<AtomicBool>,
+    /// The last snapshot written here: dropped from the page cache when the
+    /// next one is written (a recovery would read only the newest).
+    last_written: Option<PathBuf>,
 }
 
 /// How the log asks for snapshots: at most one is waiting or being written.
@@ -97,7 +101,7 @@ enum Frame {
 /// last applied one at the start: every change after it is in the log and
 /// replays idempotently over the snapshot. An ACL list first used after the
 /// start gets a reference missing from the map; the replayed txn sets it.
-pub fn snapshot_now(shared: &Shared, dirs: &DataDirs) -> crate::persistence::Result<()> {
+pub fn snapshot_now(shared: &Shared, dirs: &DataDirs) -> crate::persistence::Result<PathBuf> {
     let compression = Compression::from_name(&shared.config.snapshot_compression);
     let zxid = shared.tree.read().expect("tree lock").last_processed_zxid();
     let result = write_snapshot(shared, dirs, zxid, compression, &mut || {});
@@ -118,7 +122,7 @@ fn write_snapshot(
     zxid: i64,
     compression: Compression,
     between_chunks: &mut dyn FnMut(),
-) -> crate::persistence::Result<()> {
+) -> crate::persistence::Result<PathBuf> {
     let started = Instant::now();
     // The tree's ACL ids: every list used so far, in first-use order. A list
     // first used while this snapshot is written has an id past the map's
@@ -252,7 +256,7 @@ fn write_snapshot(
         path.display(),
         started.elapsed()
     );
-    Ok(())
+    Ok(path)
 }
 
 impl Snapshotter {
@@ -271,14 +275,20 @@ impl Snapshotter {
             dirs,
             snapshot_first,
             busy: snapshotter_busy,
+            last_written: None,
         });
         SnapshotTrigger { addr, busy }
     }
 
-    fn snapshot(&self) {
-        if let Err(e) = snapshot_now(&self.shared, &self.dirs) {
+    fn snapshot(&mut self) {
+        match snapshot_now(&self.shared, &self.dirs) {
+            Ok(path) => {
+                if let Some(older) = self.last_written.replace(path) {
+                    drop_cached_pages(&older);
+                }
+            }
             // The log still holds everything: a failed snapshot loses nothing.
-            tracing::error!("Snapshot failed: {e}");
+            Err(e) => tracing::error!("Snapshot failed: {e}"),
         }
     }
 
@@ -363,6 +373,15 @@ mod tests {
         parent: &str,
         children: usize,
     ) -> (Arc<Shared>, DataDirs, tempfile::TempDir) {
+        tree_with_children_synced(parent, children, false)
+    }
+
+    /// [`tree_with_children`] with forceSync as given.
+    fn tree_with_children_synced(
+        parent: &str,
+        children: usize,
+        force_sync: bool,
+    ) -> (Arc<Shared>, DataDirs, tempfile::TempDir) {
         let mut tree = DataTree::new();
         assert_eq!(tree.apply(&create(parent, 1, -1)).result.err, 0);
         for i in 0..children {
@@ -370,7 +389,7 @@ mod tests {
             assert_eq!(tree.apply(&txn).result.err, 0);
         }
         let config = Config {
-            force_sync: false,
+            force_sync,
             ..Config::default()
         };
         let shared = Arc::new(Shared::new(config, tree, Default::default()));
@@ -466,6 +485,71 @@ mod tests {
         );
     }
 
+    /// Creates a child of `/n` in a txn of its own.
+    fn next_txn(shared: &Shared) {
+        let mut tree = shared.tree.write().unwrap();
+        let zxid = tree.last_processed_zxid() + 1;
+        let cversion = tree.node("/n").unwrap().stat_persisted().cversion;
+        let txn = create(&format!("/n/z{zxid}"), zxid, cversion + 1);
+        assert_eq!(tree.apply(&txn).result.err, 0);
+    }
+
+    fn wait_idle(trigger: &SnapshotTrigger) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while trigger.busy.load(Ordering::Acquire) {
+            assert!(Instant::now() < deadline, "snapshot never finished");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Pages of the file at `path` in the page cache.
+    fn resident_pages(path: &std::path::Path) -> usize {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::open(path).unwrap();
+        let len = file.metadata().unwrap().len() as usize;
+        // SAFETY: a read-only shared mapping of an open file, unmapped below;
+        // mincore writes one byte per page into a vector that long.
+        unsafe {
+            let page = libc::sysconf(libc::_SC_PAGESIZE) as usize;
+            let addr = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            );
+            assert_ne!(addr, libc::MAP_FAILED);
+            let mut pages = vec![0u8; len.div_ceil(page)];
+            assert_eq!(libc::mincore(addr, len, pages.as_mut_ptr()), 0);
+            libc::munmap(addr, len);
+            pages.iter().filter(|&&p| p & 1 == 1).count()
+        }
+    }
+
+    /// Once a newer snapshot is written, the older one leaves the page
+    /// cache; the newest, the one a restart reads, stays.
+    #[test]
+    fn an_older_snapshot_leaves_the_page_cache() {
+        let (shared, dirs, _d) = tree_with_children_synced("/n", 20_000, true);
+        let snap_dir = dirs.snap_dir.clone();
+        actix::System::new().block_on(async {
+            let trigger = Snapshotter::start_on_own_thread(shared.clone(), dirs, false);
+            trigger.request();
+            wait_idle(&trigger);
+            next_txn(&shared);
+            trigger.request();
+            wait_idle(&trigger);
+        });
+        let mut files = list_files(&snap_dir, "snapshot").unwrap();
+        files.sort();
+        let [(_, older), (_, newer)] = &files[..] else {
+            panic!("{files:?}")
+        };
+        assert_eq!(resident_pages(older), 0, "{}", older.display());
+        assert!(resident_pages(newer) > 0, "{}", newer.display());
+    }
+
     /// A snapshot asked for while one is still being written is skipped
     /// (ZooKeeper's "Too busy to snap"), and the next request after it
     /// finishes is served.
@@ -476,20 +560,6 @@ mod tests {
         let (shared, dirs, _d) = tree_with_children("/n", NODES);
         let snap_dir = dirs.snap_dir.clone();
         let snapshots = || list_files(&snap_dir, "snapshot").unwrap().len();
-        let next_txn = |shared: &Shared| {
-            let mut tree = shared.tree.write().unwrap();
-            let zxid = tree.last_processed_zxid() + 1;
-            let cversion = tree.node("/n").unwrap().stat_persisted().cversion;
-            let txn = create(&format!("/n/z{zxid}"), zxid, cversion + 1);
-            assert_eq!(tree.apply(&txn).result.err, 0);
-        };
-        let wait_idle = |trigger: &SnapshotTrigger| {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while trigger.busy.load(Ordering::Acquire) {
-                assert!(Instant::now() < deadline, "snapshot never finished");
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        };
         actix::System::new().block_on(async {
             let trigger = Snapshotter::start_on_own_thread(shared.clone(), dirs, false);
             trigger.request();
