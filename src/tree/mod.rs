@@ -227,8 +227,8 @@ impl DataTree {
         self.nodes.get(Self::key(path))
     }
 
-    /// The node in slot `id`, a child's as [`Node::children_after`] gives
-    /// it: good only while the lock the tree was read under is held.
+    /// The node in slot `id`, as [`Node::children_after`] gives a child's
+    /// (see [`NodeId`] for what an id read under an earlier lock hold finds).
     pub fn node_by_id(&self, id: NodeId) -> Option<&Node> {
         self.nodes.by_id(id)
     }

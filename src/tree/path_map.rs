@@ -21,8 +21,9 @@ const SHARDS: usize = 64;
 /// Slots per chunk.
 const CHUNK: usize = 4096;
 
-/// Where a node is kept while it is in the tree. A freed slot is reused, so
-/// an id read under one hold of the tree lock is only good within it.
+/// Where a node is kept while it is in the tree. A freed slot is reused: once
+/// the tree lock has been let go, an id may find its slot empty or holding a
+/// node created since.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeId(pub(super) u32);
 
