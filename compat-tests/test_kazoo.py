@@ -493,6 +493,17 @@ def test_multiple_watchers_same_node(zk, server, kazoo_factory):
 
 
 # -- sessions ----------------------------------------------------------------------------------
+def test_session_ids_carry_server_id_1_in_the_top_byte(server, kazoo_factory):
+    """A standalone server puts server id 1 in the top byte of its session
+    ids (ZooKeeperServer's createSessionTrackerServerId), and numbers a
+    server's sessions one after the other."""
+    a = kazoo_factory(server)
+    b = kazoo_factory(server)
+    ids = [a.client_id[0], b.client_id[0]]
+    assert [i >> 56 for i in ids] == [1, 1], [hex(i) for i in ids]
+    assert ids[1] == ids[0] + 1, [hex(i) for i in ids]
+
+
 def test_close_session_deletes_ephemerals_and_fires_watches(zk, server, kazoo_factory):
     owner = kazoo_factory(server)
     owner.create("/ce", ephemeral=True)

@@ -27,6 +27,9 @@ use crate::server::sync::SyncStage;
 use crate::server::Shared;
 use crate::txn::{CreateSessionTxn, ErrorTxn, Txn, TxnBody, TxnHeader};
 
+/// The server id in a standalone server's session ids.
+const STANDALONE_SERVER_ID: u8 = 1;
+
 /// A client's handshake.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -117,7 +120,13 @@ impl Prep {
             let tree = shared.tree.read().expect("tree lock");
             (tree.last_processed_zxid(), tree.tree_digest())
         };
-        let mut sessions = SessionTracker::new(shared.config.tick_time_ms, 0, wall_clock_ms());
+        // A standalone ZooKeeperServer puts server id 1 in the top byte of
+        // its session ids (`createSessionTrackerServerId`).
+        let mut sessions = SessionTracker::new(
+            shared.config.tick_time_ms,
+            STANDALONE_SERVER_ID,
+            wall_clock_ms(),
+        );
         for (id, timeout) in restored {
             sessions.track(id, timeout, 0);
         }
