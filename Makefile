@@ -17,8 +17,10 @@ VENV       := compat-tests/.venv
 VENV_PY    := $(VENV)/bin/python
 PYTEST_ARGS ?=
 # Debian packages the compatibility tests use: Apache ZooKeeper 3.8 (the
-# oracle, zkCli.sh) and the C client shell cli_mt
-APT_PACKAGES := zookeeper zookeeper-bin
+# oracle, zkCli.sh), the C client shell cli_mt and Apache Curator (its
+# recipes are driven by compat-tests/java/CuratorScenarios.java, which
+# test_curator.py compiles: javac comes from default-jdk-headless, below)
+APT_PACKAGES := zookeeper zookeeper-bin libcurator-recipes-java libcurator-framework-java
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: test run build release fmt fmt-check clippy unit compat compat-zookeeper \
@@ -75,6 +77,7 @@ apt-deps:
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
+	command -v javac >/dev/null 2>&1 || missing="$$missing default-jdk-headless"; \
 	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
