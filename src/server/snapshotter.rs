@@ -373,14 +373,15 @@ mod tests {
         parent: &str,
         children: usize,
     ) -> (Arc<Shared>, DataDirs, tempfile::TempDir) {
-        tree_with_children_synced(parent, children, false)
+        tree_with_children_in(parent, children, false, tempfile::tempdir().unwrap())
     }
 
-    /// [`tree_with_children`] with forceSync as given.
-    fn tree_with_children_synced(
+    /// [`tree_with_children`] with forceSync as given, data dirs in `d`.
+    fn tree_with_children_in(
         parent: &str,
         children: usize,
         force_sync: bool,
+        d: tempfile::TempDir,
     ) -> (Arc<Shared>, DataDirs, tempfile::TempDir) {
         let mut tree = DataTree::new();
         assert_eq!(tree.apply(&create(parent, 1, -1)).result.err, 0);
@@ -393,7 +394,6 @@ mod tests {
             ..Config::default()
         };
         let shared = Arc::new(Shared::new(config, tree, Default::default()));
-        let d = tempfile::tempdir().unwrap();
         let dirs = DataDirs::new(d.path(), None);
         dirs.create().unwrap();
         (shared, dirs, d)
@@ -531,7 +531,12 @@ mod tests {
     /// cache; the newest, the one a restart reads, stays.
     #[test]
     fn an_older_snapshot_leaves_the_page_cache() {
-        let (shared, dirs, _d) = tree_with_children_synced("/n", 20_000, true);
+        // Under target/, on the disk: /tmp may be a tmpfs, whose pages are
+        // the files themselves and never leave.
+        let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+        std::fs::create_dir_all(&target).unwrap();
+        let d = tempfile::tempdir_in(target).unwrap();
+        let (shared, dirs, _d) = tree_with_children_in("/n", 20_000, true, d);
         let snap_dir = dirs.snap_dir.clone();
         actix::System::new().block_on(async {
             let trigger = Snapshotter::start_on_own_thread(shared.clone(), dirs, false);
