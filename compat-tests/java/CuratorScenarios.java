@@ -195,7 +195,7 @@ public final class CuratorScenarios extends ScenarioSupport {
         // sessions: in 3.8 a session holds one mode per path (see mixedWatchModes)
         CuratorFramework w2 = client();
         BlockingQueue<String> once = new LinkedBlockingQueue<>();
-        Watcher onceW = ev -> once.add(ev.getType() + " " + ev.getPath());
+        Watcher onceW = recordingInto(once);
 
         out("exists watch on missing -> " + stat(w.checkExists().usingWatcher(onceW).forPath("/w"), w));
         c.create().forPath("/w", b("0"));
@@ -210,10 +210,10 @@ public final class CuratorScenarios extends ScenarioSupport {
         out("one-shot " + poll(once));
 
         BlockingQueue<String> pers = new LinkedBlockingQueue<>();
-        Watcher persW = ev -> pers.add(ev.getType() + " " + ev.getPath());
+        Watcher persW = recordingInto(pers);
         w.watchers().add().withMode(AddWatchMode.PERSISTENT).usingWatcher(persW).forPath("/w");
         BlockingQueue<String> rec = new LinkedBlockingQueue<>();
-        Watcher recW = ev -> rec.add(ev.getType() + " " + ev.getPath());
+        Watcher recW = recordingInto(rec);
         w2.watchers().add().withMode(AddWatchMode.PERSISTENT_RECURSIVE).usingWatcher(recW).forPath("/w");
 
         c.setData().forPath("/w", b("3"));
@@ -269,8 +269,8 @@ public final class CuratorScenarios extends ScenarioSupport {
         c.create().forPath("/m", b("0"));
         BlockingQueue<String> rec = new LinkedBlockingQueue<>();
         BlockingQueue<String> data = new LinkedBlockingQueue<>();
-        Watcher recW = ev -> rec.add(ev.getType() + " " + ev.getPath());
-        Watcher dataW = ev -> data.add(ev.getType() + " " + ev.getPath());
+        Watcher recW = recordingInto(rec);
+        Watcher dataW = recordingInto(data);
         w.watchers().add().withMode(AddWatchMode.PERSISTENT_RECURSIVE).usingWatcher(recW).forPath("/m");
         c.create().forPath("/m/a", b(""));
         out("recursive only: " + poll(rec));
@@ -444,8 +444,8 @@ public final class CuratorScenarios extends ScenarioSupport {
         out("children " + sortedChildren(c, "/eph"));
         BlockingQueue<String> nodeEv = new LinkedBlockingQueue<>();
         BlockingQueue<String> kidsEv = new LinkedBlockingQueue<>();
-        c.checkExists().usingWatcher((Watcher) ev -> nodeEv.add(ev.getType() + " " + ev.getPath())).forPath("/eph/node");
-        c.getChildren().usingWatcher((Watcher) ev -> kidsEv.add(ev.getType() + " " + ev.getPath())).forPath("/eph");
+        c.checkExists().usingWatcher(recordingInto(nodeEv)).forPath("/eph/node");
+        c.getChildren().usingWatcher(recordingInto(kidsEv)).forPath("/eph");
         owner.close();
         out("owner closed: exists watch " + poll(nodeEv) + " | child watch " + poll(kidsEv));
         out("after close " + stat(c.checkExists().forPath("/eph/node"), c) + " children " + childrenOrEmpty(c, "/eph"));

@@ -13,6 +13,7 @@ import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.retry.RetryNTimes;
 import org.apache.curator.utils.CloseableUtils;
 import org.apache.zookeeper.KeeperException;
+import org.apache.zookeeper.Watcher;
 import org.apache.zookeeper.data.ACL;
 import org.apache.zookeeper.data.Stat;
 
@@ -98,6 +99,11 @@ class ScenarioSupport {
             out.add(a.getId().getScheme() + ":" + a.getId().getId() + " perms=" + a.getPerms());
         }
         return out.toString();
+    }
+
+    /** A watcher that adds "TYPE path" of each event it gets to {@code q}. */
+    static Watcher recordingInto(BlockingQueue<String> q) {
+        return ev -> q.add(ev.getType() + " " + ev.getPath());
     }
 
     static <T> String poll(BlockingQueue<T> q) throws InterruptedException {

@@ -443,7 +443,7 @@ mod tests {
     /// been deleted since, and its slot given to a new node: neither is
     /// written.
     #[test]
-    fn a_slot_read_in_one_hold_is_not_trusted_in_the_next() {
+    fn a_node_deleted_between_holds_is_not_written_from_its_reused_slot() {
         let (shared, dirs, _d) = tree_with_children("/wide", WIDE);
         let zxid = {
             let mut tree = shared.tree.write().unwrap();
