@@ -14,6 +14,9 @@
 #   WARMUP [2]            warm-up seconds per load run (not measured)
 #   SESSIONS [16] INFLIGHT [8] VALUE_SIZE [100] KEYS [1000]
 #   FANOUT_WATCHERS [1000] FANOUT_REPEATS [5]
+#   FLOOR_SAMPLES [20000] samples per round of the machine's own latency floors
+#                         (ferrokeeper-bench --mode floor: loopback round trip,
+#                         write + fdatasync in the data dirs' file system); 0 skips
 #   WORKLOADS ["get-heavy set-heavy create-eseq mixed sync-get sync-set fanout"]
 #   OUT [target/bench-compare/<timestamp>]   where JSON results and logs go
 #   BENCH_THREADS [1]     client runtime threads
@@ -33,6 +36,7 @@ VALUE_SIZE=${VALUE_SIZE:-100}
 KEYS=${KEYS:-1000}
 FANOUT_WATCHERS=${FANOUT_WATCHERS:-1000}
 FANOUT_REPEATS=${FANOUT_REPEATS:-5}
+FLOOR_SAMPLES=${FLOOR_SAMPLES:-20000}
 WORKLOADS=${WORKLOADS:-"get-heavy set-heavy create-eseq mixed sync-get sync-set fanout"}
 BENCH_THREADS=${BENCH_THREADS:-1}
 ZK_JAVA_OPTS=${ZK_JAVA_OPTS:-}
@@ -150,7 +154,7 @@ run_one() { # workload name port pid round
     echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
     echo "zookeeper: Debian $ZK_VERSION, $(java -version 2>&1 | head -1)"
     echo "ferrokeeper: ${FK_REV:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty tree)')}"
-    echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SESSIONS=$SESSIONS INFLIGHT=$INFLIGHT VALUE_SIZE=$VALUE_SIZE KEYS=$KEYS FANOUT_WATCHERS=$FANOUT_WATCHERS FANOUT_REPEATS=$FANOUT_REPEATS BENCH_THREADS=$BENCH_THREADS"
+    echo "settings: ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP SESSIONS=$SESSIONS INFLIGHT=$INFLIGHT VALUE_SIZE=$VALUE_SIZE KEYS=$KEYS FANOUT_WATCHERS=$FANOUT_WATCHERS FANOUT_REPEATS=$FANOUT_REPEATS FLOOR_SAMPLES=$FLOOR_SAMPLES BENCH_THREADS=$BENCH_THREADS"
     echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
@@ -170,6 +174,11 @@ for round in $(seq "$ROUNDS"); do
         run_one "$wl" zookeeper "$ZK_PORT" "$ZK_PID" "$round"
         run_one "$wl" ferrokeeper "$FK_PORT" "$FK_PID" "$round"
     done
+    if [ "$FLOOR_SAMPLES" -gt 0 ]; then
+        log "round $round/$ROUNDS: machine floors (no server work)"
+        "$BENCH" --mode floor --dir "$WORK" --samples "$FLOOR_SAMPLES" --value-size "$VALUE_SIZE" --json "$OUT/floor.$round.json" \
+            > "$OUT/floor.$round.txt" 2>&1 || log "  floor probe failed (see $OUT/floor.$round.txt)"
+    fi
 done
 echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 echo "rss at end: zookeeper $(rss_kb "$ZK_PID") kB, ferrokeeper $(rss_kb "$FK_PID") kB" >> "$OUT/machine.txt"

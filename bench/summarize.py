@@ -5,7 +5,11 @@ Reads <workload>.<server>.<round>.json (ferrokeeper-bench --json output) and
 <workload>.<server>.<round>.proc.json (server CPU/RSS sampled by compare.sh),
 and prints, per workload, the median over rounds of each figure for Apache
 ZooKeeper and ferrokeeper and the ratio ferrokeeper/ZooKeeper, as a Markdown
-table, followed by the per-round values of the headline figures.
+table, followed by the per-round values of the headline figures. With
+floor.<round>.json (ferrokeeper-bench --mode floor), it also sets each
+synchronous workload's latency targets beside what the machine itself allows
+with no server work: a loopback round trip for sync-get, that plus a write and
+fdatasync for sync-set.
 Usage: summarize.py DIR
 """
 import glob
@@ -20,6 +24,14 @@ ORDER = ["get-heavy", "set-heavy", "create-eseq", "mixed", "sync-get", "sync-set
 # Issue 3 targets: throughput ratio floor per workload; latency ratio ceilings everywhere.
 THROUGHPUT_TARGET = {"get-heavy": 2.0, "set-heavy": 1.5, "create-eseq": 1.5, "mixed": 1.8}
 LATENCY_TARGET = {"p99 us": 0.5, "p99.9 us": 0.3}
+# The machine floor (floor.<round>.json field) under each synchronous workload.
+FLOOR_OF = {"sync-get": "round_trip_us", "sync-set": "round_trip_plus_fdatasync_us"}
+FLOOR_NAMES = {
+    "round_trip_us": "loopback round trip (echo)",
+    "fdatasync_us": "write + fdatasync",
+    "round_trip_plus_fdatasync_us": "round trip + write + fdatasync",
+}
+PERCENTILE_FIELD = {"p50 us": "p50", "p99 us": "p99", "p99.9 us": "p999"}
 
 
 def load(path):
@@ -74,6 +86,47 @@ def fmt(v, key):
     return f"{v:.2f}"
 
 
+def floors(d):
+    """Median over rounds of each floor percentile: {floor: {"p50": us, ...}}."""
+    rounds = [r for r in (load(p) for p in sorted(glob.glob(os.path.join(d, "floor.*.json")))) if r]
+    out = {}
+    for name in FLOOR_NAMES:
+        out[name] = {
+            f: statistics.median(r[name][f] for r in rounds) for f in ("p50", "p90", "p99", "p999", "max")
+        } if rounds else None
+    return out, len(rounds)
+
+
+def print_floors(d, med_by_workload):
+    fl, n = floors(d)
+    if not n:
+        return
+    print()
+    print(f"Machine floors, no server work (median of {n} rounds, ferrokeeper-bench --mode floor):")
+    print()
+    print("| floor | p50 us | p90 us | p99 us | p99.9 us | max us |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, title in FLOOR_NAMES.items():
+        f = fl[name]
+        print(f"| {title} | " + " | ".join(fmt(f[k], "us") for k in ("p50", "p90", "p99", "p999", "max")) + " |")
+    print()
+    print("Synchronous latency targets against the floor under them:")
+    print()
+    print("| workload | figure | target (us) | machine floor (us) | room above the floor (us) | ferrokeeper (us) | ferrokeeper above the floor (us) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for wl, floor_name in FLOOR_OF.items():
+        med = med_by_workload.get(wl)
+        if not med:
+            continue
+        for k, t in LATENCY_TARGET.items():
+            zk, fk = med["zookeeper"].get(k), med["ferrokeeper"].get(k)
+            if zk is None or fk is None:
+                continue
+            target, floor = t * zk, fl[floor_name][PERCENTILE_FIELD[k]]
+            room = f"{target - floor:.1f}" + (" (unreachable)" if target < floor else "")
+            print(f"| {wl} | {k} | {target:.1f} | {floor:.1f} | {room} | {fk:.1f} | {fk - floor:.1f} |")
+
+
 def main(d):
     runs = {}  # (workload, server) -> list of figure dicts, by round
     for path in sorted(glob.glob(os.path.join(d, "*.json"))):
@@ -100,6 +153,7 @@ def main(d):
     print("| workload | figure | ZooKeeper | ferrokeeper | ferrokeeper/ZooKeeper | target |")
     print("|---|---|---:|---:|---:|---|")
     headline = []
+    med_by_workload = {}
     for wl in workloads:
         med = {}
         keys = []
@@ -115,6 +169,7 @@ def main(d):
                 if vals:
                     med[s][k] = sum(vals) if k == "errors" else statistics.median(vals)
             headline.append((wl, s, rows))
+        med_by_workload[wl] = med
         first = True
         for k in keys:
             zk, fk = med["zookeeper"].get(k), med["ferrokeeper"].get(k)
@@ -136,6 +191,7 @@ def main(d):
         key = "all notified p50 ms" if wl == "fanout" else "ops/s"
         vals = ", ".join(fmt(r.get(key), key) for r in rows)
         print(f"- {wl} {s}: {vals}")
+    print_floors(d, med_by_workload)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,12 @@
 //! - [`fanout`]: the watch fan-out run.
 //! - [`report`]: tables and JSON.
 //! - [`scale`]: populate N znodes, start-up/recovery probe, idle sessions.
+//! - [`floor`]: what the machine allows with no server: loopback round trip, fdatasync.
 
 pub mod admin;
 pub mod client;
 pub mod fanout;
+pub mod floor;
 pub mod load;
 pub mod report;
 pub mod scale;

@@ -8,7 +8,8 @@
 //! retries until a getData of `--path` succeeds and reports the time since
 //! `--since-ns` (the server's launch); `--mode idle-sessions` holds
 //! `--sessions` idle sessions for `--duration`, printing `READY n` once all
-//! are connected. Tables go to stdout, progress to
+//! are connected; `--mode floor` measures what the machine allows with no
+//! server at all (loopback round trip, write + fdatasync in `--dir`). Tables go to stdout, progress to
 //! stderr, JSON to `--json FILE`. Exit status: 0 ok, 1 a session failed, 3 the
 //! server answered some requests with errors.
 
@@ -19,6 +20,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use ferrokeeper::bench::fanout::{self, FanoutConfig};
+use ferrokeeper::bench::floor::{self, FloorConfig};
 use ferrokeeper::bench::load::{self, LoadConfig};
 use ferrokeeper::bench::scale::{self, PopulateConfig};
 use ferrokeeper::bench::workload::Mix;
@@ -35,6 +37,9 @@ enum Mode {
     Probe,
     /// Hold `--sessions` idle sessions (with pings) for `--duration`.
     IdleSessions,
+    /// Latency floors of this machine, no server: loopback round trip and
+    /// write + fdatasync in `--dir` (`--samples` of each).
+    Floor,
 }
 
 /// Load generator for ZooKeeper-compatible servers.
@@ -109,6 +114,12 @@ struct Args {
     /// Concurrent connects (idle-sessions mode).
     #[arg(long, default_value_t = 64)]
     connect_concurrency: usize,
+    /// Directory whose file system the floor mode probes with fdatasync.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// Samples of each kind (floor mode).
+    #[arg(long, default_value_t = 50_000)]
+    samples: usize,
     /// No progress lines.
     #[arg(long)]
     quiet: bool,
@@ -266,6 +277,20 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
                 ),
                 serde_json::to_string_pretty(&report)?,
                 report.lost > 0,
+                0,
+            )
+        }
+        Mode::Floor => {
+            let report = floor::run(&FloorConfig {
+                dir: args.dir.clone(),
+                samples: args.samples,
+                // About one setData txn log entry: header, path, data, digest.
+                write_bytes: args.value_size + 100,
+            })?;
+            (
+                report.table(),
+                serde_json::to_string_pretty(&report)?,
+                false,
                 0,
             )
         }
