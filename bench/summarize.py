@@ -86,9 +86,13 @@ def fmt(v, key):
     return f"{v:.2f}"
 
 
+def floor_rounds(d):
+    return [r for r in (load(p) for p in sorted(glob.glob(os.path.join(d, "floor.*.json")))) if r]
+
+
 def floors(d):
     """Median over rounds of each floor percentile: {floor: {"p50": us, ...}}."""
-    rounds = [r for r in (load(p) for p in sorted(glob.glob(os.path.join(d, "floor.*.json")))) if r]
+    rounds = floor_rounds(d)
     out = {}
     for name in FLOOR_NAMES:
         out[name] = {
@@ -109,6 +113,15 @@ def print_floors(d, med_by_workload):
     for name, title in FLOOR_NAMES.items():
         f = fl[name]
         print(f"| {title} | " + " | ".join(fmt(f[k], "us") for k in ("p50", "p90", "p99", "p999", "max")) + " |")
+    stalls = [r.get("fdatasync_over_1ms_per_s") for r in floor_rounds(d)]
+    stalls = [x for x in stalls if x is not None]
+    if stalls:
+        print()
+        print(
+            "fdatasyncs over 1 ms (the disk's stalls; each holds up every write in flight), per second of syncing: "
+            + ", ".join(f"{x:.1f}" for x in stalls)
+            + " by round."
+        )
     print()
     print("Synchronous latency targets against the floor under them:")
     print()

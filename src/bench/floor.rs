@@ -57,6 +57,9 @@ pub struct FloorReport {
     pub fdatasync_us: Latency,
     /// A round trip plus a synced write (independent samples added).
     pub round_trip_plus_fdatasync_us: Latency,
+    /// Synced writes that took over 1 ms, per second spent syncing: the
+    /// disk's stalls, which hold up every write in flight at the time.
+    pub fdatasync_over_1ms_per_s: f64,
 }
 
 impl FloorReport {
@@ -76,6 +79,10 @@ impl FloorReport {
         s += &row(
             "round trip + write + fdatasync",
             &self.round_trip_plus_fdatasync_us,
+        );
+        s += &format!(
+            "fdatasyncs over 1 ms: {:.1} per second of syncing\n",
+            self.fdatasync_over_1ms_per_s
         );
         s
     }
@@ -101,7 +108,19 @@ pub fn run(cfg: &FloorConfig) -> anyhow::Result<FloorReport> {
         round_trip_us: Latency::of(&histogram(&trips)),
         fdatasync_us: Latency::of(&histogram(&syncs)),
         round_trip_plus_fdatasync_us: Latency::of(&sum),
+        fdatasync_over_1ms_per_s: stalls_per_second(&syncs, Duration::from_millis(1)),
     })
+}
+
+/// How many `samples` exceed `over`, per second of their total.
+fn stalls_per_second(samples: &[Duration], over: Duration) -> f64 {
+    let total: Duration = samples.iter().sum();
+    let stalls = samples.iter().filter(|d| **d > over).count();
+    if total.is_zero() {
+        0.0
+    } else {
+        stalls as f64 / total.as_secs_f64()
+    }
 }
 
 fn histogram(samples: &[Duration]) -> Histogram<u64> {
@@ -209,5 +228,15 @@ mod tests {
         assert!(report.round_trip_plus_fdatasync_us.p50 > report.fdatasync_us.p50);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         assert!(report.table().contains("round trip + write + fdatasync"));
+    }
+
+    #[test]
+    fn stalls_are_counted_per_second_of_samples() {
+        let us = Duration::from_micros;
+        // 4 ms in all; one sample over 1 ms, three over 0.75 ms.
+        let samples = [us(500), us(1500), us(1000), us(1000)];
+        assert_eq!(stalls_per_second(&samples, us(1000)), 250.0);
+        assert_eq!(stalls_per_second(&samples, us(750)), 750.0);
+        assert_eq!(stalls_per_second(&[], us(1000)), 0.0);
     }
 }
