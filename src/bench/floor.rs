@@ -32,6 +32,8 @@ const WARMUP_SAMPLES: usize = 1000;
 /// Bytes written (as zeros) before the fsync probe, so its writes land on
 /// allocated blocks and its fsyncs flush only data.
 const PREFILL_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest synced write probed (larger `write_bytes` are cut to it).
+const MAX_WRITE_BYTES: usize = 1024 * 1024;
 
 /// What to measure.
 #[derive(Debug, Clone)]
@@ -91,8 +93,9 @@ impl FloorReport {
 /// Measures the floors; takes about `samples` x (round trip + fdatasync).
 pub fn run(cfg: &FloorConfig) -> anyhow::Result<FloorReport> {
     let samples = cfg.samples.max(1);
+    let write_bytes = cfg.write_bytes.clamp(1, MAX_WRITE_BYTES);
     let trips = round_trips(samples).context("loopback round trips")?;
-    let syncs = synced_writes(&cfg.dir, samples, cfg.write_bytes.max(1))
+    let syncs = synced_writes(&cfg.dir, samples, write_bytes)
         .with_context(|| format!("synced writes in {}", cfg.dir.display()))?;
     // Pair each round trip with a sync taken half a run away, so the two of
     // a pair never share a moment of machine noise.
@@ -104,7 +107,7 @@ pub fn run(cfg: &FloorConfig) -> anyhow::Result<FloorReport> {
         mode: "floor",
         dir: cfg.dir.display().to_string(),
         samples,
-        write_bytes: cfg.write_bytes,
+        write_bytes,
         round_trip_us: Latency::of(&histogram(&trips)),
         fdatasync_us: Latency::of(&histogram(&syncs)),
         round_trip_plus_fdatasync_us: Latency::of(&sum),
