@@ -17,6 +17,7 @@
 //! Everything here is plain blocking `std::fs` IO: run it off the event loop.
 
 pub mod digest;
+mod direct_write;
 pub mod entry;
 pub mod log_reader;
 pub mod purge;

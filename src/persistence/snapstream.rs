@@ -5,16 +5,21 @@
 //! snapshot "seals" into itself. The Adler32 is `simd-adler32` (already in the
 //! build through flate2), vectorised, so faster than `adler2` over a snapshot.
 //!
+//! The bytes reach the file through [`DirectWriter`]: whole 1 MiB chunks
+//! past the page cache.
+//!
 //! Snappy is snappy-java's own stream format (`SnappyOutputStream`), not the
 //! framing format of the snappy spec: a 16-byte header (`\x82SNAPPY\0`, int
 //! version 1, int compatible version 1) then blocks of up to 32 KiB input, each
 //! an int length and raw-snappy bytes.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
+
+use super::direct_write::DirectWriter;
 
 /// `SnapStream.StreamMode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -201,9 +206,9 @@ impl<R: Read> Read for SnappyReader<R> {
 }
 
 enum Sink {
-    Plain(BufWriter<File>),
-    Gzip(GzEncoder<BufWriter<File>>),
-    Snappy(Box<SnappyWriter<BufWriter<File>>>),
+    Plain(DirectWriter),
+    Gzip(GzEncoder<DirectWriter>),
+    Snappy(Box<SnappyWriter<DirectWriter>>),
 }
 
 /// Writes a snapshot's bytes through the chosen compression, keeping the
@@ -215,7 +220,7 @@ pub struct CheckedWriter {
 
 impl CheckedWriter {
     pub fn new(file: File, compression: Compression) -> io::Result<CheckedWriter> {
-        let w = BufWriter::with_capacity(256 * 1024, file);
+        let w = DirectWriter::new(file);
         let sink = match compression {
             Compression::None => Sink::Plain(w),
             Compression::Gzip => Sink::Gzip(GzEncoder::new(w, flate2::Compression::default())),
@@ -248,7 +253,7 @@ impl CheckedWriter {
             Sink::Gzip(w) => w.finish()?,
             Sink::Snappy(w) => w.finish()?,
         };
-        w.into_inner().map_err(|e| e.into_error())
+        w.finish()
     }
 }
 

@@ -1,6 +1,9 @@
-//! Paced writeback of a large file being written (a snapshot), so its bytes
-//! reach the disk a little at a time instead of in one burst at the final
-//! fsync. A burst of hundreds of MiB fills the device's queue, and every
+//! Paced writeback of a large file being written (a snapshot) through the
+//! page cache, so its bytes reach the disk a little at a time instead of in
+//! one burst at the final fsync. A snapshot's whole chunks normally bypass
+//! the cache ([`super::direct_write`]), one synchronous write at a time;
+//! this pacing covers what still goes through it: the last partial chunk,
+//! and everything where the file system refuses `O_DIRECT`. A burst of hundreds of MiB fills the device's queue, and every
 //! group-commit fsync of the txn log queued behind it waits as long: tens of
 //! milliseconds of write latency on the request path.
 //!
@@ -11,7 +14,7 @@
 //! work out.
 //!
 //! A snapshot is read again only by a recovery, so once a newer one is
-//! written the older one's pages are dropped from the page cache
+//! written whatever the older one left in the page cache is dropped
 //! ([`drop_cached_pages`]): a create-heavy load writes hundreds of MB of
 //! snapshots a second, and a page cache growing by that much made every
 //! later snapshot write slower (create-eseq fell from 140k to 96k creates/s
