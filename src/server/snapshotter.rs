@@ -36,8 +36,9 @@ pub struct Snapshotter {
     snapshot_first: bool,
     /// Set from a request until its snapshot is written.
     busy: Arc<AtomicBool>,
-    /// The last snapshot written here: dropped from the page cache when the
-    /// next one is written (a recovery would read only the newest).
+    /// The last snapshot written here: what it left in the page cache (its
+    /// last partial chunk, or all of it where `O_DIRECT` is refused) is
+    /// dropped when the next one is written; a recovery reads only the newest.
     last_written: Option<PathBuf>,
 }
 
@@ -527,8 +528,8 @@ mod tests {
         }
     }
 
-    /// Once a newer snapshot is written, the older one leaves the page
-    /// cache; the newest, the one a restart reads, stays.
+    /// Once a newer snapshot is written, what the older one left in the page
+    /// cache leaves it; the newest keeps its cached tail.
     #[test]
     fn an_older_snapshot_leaves_the_page_cache() {
         // Under target/, on the disk: /tmp may be a tmpfs, whose pages are
