@@ -11,8 +11,10 @@ and counted (`zk_digest_mismatches_count` in mntr).
   snapshots; ferrokeeper itself and then ZooKeeper start on that data dir and
   compare every digest without a mismatch (ZooKeeper's DataTree logs at DEBUG
   here, so each match is visible).
-- ZooKeeper writes the same; ferrokeeper recovers and its digests match every
-  one ZooKeeper wrote.
+- ZooKeeper writes the same; ferrokeeper recovers and finds exactly the
+  mismatches ZooKeeper's own recovery finds on a copy of those files (none,
+  unless ZooKeeper's fuzzy snapshot sealed a digest that does not match
+  its content, which ZooKeeper then reports as well).
 
 Runs only with ferrokeeper among the servers (the oracle checks nothing new).
 """
@@ -58,6 +60,15 @@ def write_everything(m: Migration, srv) -> None:
     zk.create("/mig/after-close", b"x")
     zk.stop()
     zk.close()
+
+
+def mismatched_zxids(text: str) -> set[int]:
+    """Zxids whose digest a recovery found not matching: ferrokeeper logs
+    them in hex ("Value is Zxid. 0x51:"), ZooKeeper in decimal ("Value is
+    Zxid. Value:81")."""
+    hex_ = re.findall(r"Digests are not matching\. Value is Zxid\. 0x([0-9a-f]+)", text)
+    dec = re.findall(r"Digests are not matching\. Value is Zxid\. Value:(\d+)", text)
+    return {int(z, 16) for z in hex_} | {int(z) for z in dec}
 
 
 def log_text(srv) -> str:
@@ -121,13 +132,32 @@ def test_ferrokeeper_checks_zookeeper_digests(migration, config):
     zk = migration.start("zookeeper", **config)
     write_everything(migration, zk)
     zk.stop()
+    # ZooKeeper's own fuzzy snapshot now and then seals a digest that does
+    # not match its content (a txn lands between reading the last zxid's
+    # digest and finishing the walk), and ZooKeeper's own recovery then
+    # reports that mismatch too. So ZooKeeper also reads a copy of its
+    # files, and ferrokeeper must report exactly the mismatches it reports:
+    # on most runs none.
+    copy = migration.workdir / "zk-copy"
+    shutil.copytree(migration.data_dir, copy)
 
     fk = migration.start("ferrokeeper", **config)
-    text = log_text(fk)
-    assert not MISMATCH.search(text), "\n".join(
-        line for line in text.splitlines() if MISMATCH.search(line)
-    )
+    fk_text = log_text(fk)
     compared, mismatches = fk_summary(fk)
-    assert mismatches == 0
     assert compared >= (1 if config else 50), fk.tail()
     fk.stop()
+
+    again = harness.server_on_data_dir(
+        "zookeeper", migration.workdir / "zk-again", copy, config
+    )
+    migration.servers.append(again)
+    again.start()
+    zk_text = log_text(again)
+    again.stop()
+    assert mismatched_zxids(fk_text) == mismatched_zxids(zk_text), (
+        "ferrokeeper:\n"
+        + "\n".join(line for line in fk_text.splitlines() if MISMATCH.search(line))
+        + "\nZooKeeper on the same files:\n"
+        + "\n".join(line for line in zk_text.splitlines() if MISMATCH.search(line))
+    )
+    assert mismatches == len(mismatched_zxids(fk_text))
