@@ -93,11 +93,10 @@ def floor_rounds(d):
 def floors(d):
     """Median over rounds of each floor percentile: {floor: {"p50": us, ...}}."""
     rounds = floor_rounds(d)
-    out = {}
-    for name in FLOOR_NAMES:
-        out[name] = {
-            f: statistics.median(r[name][f] for r in rounds) for f in ("p50", "p90", "p99", "p999", "max")
-        } if rounds else None
+    out = {
+        name: {f: statistics.median(r[name][f] for r in rounds) for f in ("p50", "p90", "p99", "p999", "max")}
+        for name in FLOOR_NAMES
+    } if rounds else {}
     return out, len(rounds)
 
 

@@ -48,6 +48,12 @@ impl DirectWriter {
         }
     }
 
+    /// Whether whole chunks go past the page cache (the file system took
+    /// `O_DIRECT`).
+    pub fn is_direct(&self) -> bool {
+        self.direct
+    }
+
     fn write_chunk(&mut self) -> io::Result<()> {
         let filled = &self.buf[self.start..self.start + self.len];
         self.len = 0;
@@ -113,7 +119,7 @@ mod tests {
         let path = dir.join(format!("out-{total}-{piece}"));
         let data: Vec<u8> = (0..total).map(|i| (i * 7 % 251) as u8).collect();
         let mut w = DirectWriter::new(File::create(&path).unwrap());
-        let direct = w.direct;
+        let direct = w.is_direct();
         for part in data.chunks(piece) {
             w.write_all(part).unwrap();
         }

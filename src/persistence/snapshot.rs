@@ -243,6 +243,9 @@ impl SnapshotWriter {
         let file = File::create(&tmp).map_err(io_err(&tmp))?;
         let write_behind = fsync.then(|| WriteBehind::new(&file));
         let out = CheckedWriter::new(file, compression).map_err(io_err(&tmp))?;
+        // Direct chunks reach the disk one synchronous write at a time:
+        // only page-cache writes need pacing.
+        let write_behind = write_behind.filter(|_| !out.is_direct());
         let mut w = SnapshotWriter {
             tmp,
             dest,

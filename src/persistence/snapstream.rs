@@ -241,6 +241,16 @@ impl CheckedWriter {
         }
     }
 
+    /// Whether the file's whole chunks bypass the page cache
+    /// ([`DirectWriter::is_direct`]).
+    pub fn is_direct(&self) -> bool {
+        match &self.sink {
+            Sink::Plain(w) => w.is_direct(),
+            Sink::Gzip(w) => w.get_ref().is_direct(),
+            Sink::Snappy(w) => w.inner.is_direct(),
+        }
+    }
+
     /// `CheckedOutputStream.getChecksum().getValue()` so far.
     pub fn checksum(&self) -> i64 {
         self.adler.finish() as i64
