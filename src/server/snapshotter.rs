@@ -20,7 +20,6 @@ use crate::persistence::{
     drop_cached_pages, purge, put_node, snapshot_file_name, Compression, DataDirs, PersistError,
     SnapshotWriter, ZxidDigest, DIGEST_VERSION,
 };
-use crate::proto::data::Acl;
 use crate::server::Shared;
 use crate::tree::NodeId;
 
@@ -125,19 +124,14 @@ fn write_snapshot(
     between_chunks: &mut dyn FnMut(),
 ) -> crate::persistence::Result<PathBuf> {
     let started = Instant::now();
-    // The tree's ACL ids: every list used so far, in first-use order. A list
-    // first used while this snapshot is written has an id past the map's
-    // largest, the one ZooKeeper's cache allocates when it replays that txn.
-    let acl_map: Vec<(i64, Arc<[Acl]>)> = {
-        let tree = shared.tree.read().expect("tree lock");
-        tree.acl_ids().map(|(id, a)| (id, a.clone())).collect()
-    };
+    // The tree's ACL map, lists no node holds dropped first. A list first
+    // used while this snapshot is written has an id past the map's largest,
+    // the one ZooKeeper's cache allocates when it replays that txn.
+    let acl_map = shared.tree.write().expect("tree lock").snapshot_acl_map();
     let mut writer =
         SnapshotWriter::create(&dirs.snap_dir, zxid, compression, shared.config.force_sync)?;
     writer.sessions(&shared.sessions())?;
-    let mut by_id: Vec<(i64, &[Acl])> = acl_map.iter().map(|(id, a)| (*id, &a[..])).collect();
-    by_id.sort_unstable_by_key(|(id, _)| *id);
-    writer.acl_map(by_id.into_iter())?;
+    writer.acl_map(acl_map.iter().map(|(id, a)| (*id, &a[..])))?;
     let mut stack = vec![Frame::Root];
     // Node records, encoded under the read lock and written out without it.
     let mut chunk = BytesMut::new();
@@ -342,16 +336,31 @@ mod tests {
     const WIDE: usize = 4500;
 
     fn create(path: &str, zxid: i64, parent_cversion: i32) -> Txn {
+        create_with_acl(path, zxid, parent_cversion, Acl::open_unsafe())
+    }
+
+    fn create_with_acl(path: &str, zxid: i64, parent_cversion: i32, acl: Vec<Acl>) -> Txn {
         txn(
             zxid,
             TxnBody::Create(CreateTxn {
                 path: path.into(),
                 data: Some(Vec::new()),
-                acl: Acl::open_unsafe(),
+                acl,
                 ephemeral: false,
                 parent_cversion,
             }),
         )
+    }
+
+    /// An ACL list of its own for `user`.
+    fn digest_acl(user: &str) -> Vec<Acl> {
+        vec![Acl {
+            perms: crate::proto::data::perms::ALL,
+            id: crate::proto::data::Id {
+                scheme: "digest".into(),
+                id: format!("{user}:hash"),
+            },
+        }]
     }
 
     fn txn(zxid: i64, body: TxnBody) -> Txn {
@@ -484,6 +493,63 @@ mod tests {
             WIDE + 5,
             "/, /wide, /zookeeper and its quota and config"
         );
+    }
+
+    /// A list no node holds any more is left out of the map, and a list first
+    /// used while the snapshot is written gets the id after the map's largest
+    /// (not after the dropped list's, the largest given out): the one
+    /// ZooKeeper allocates when it replays that create over the snapshot,
+    /// which already holds the node.
+    #[test]
+    fn unused_acl_lists_are_dropped_and_new_ones_numbered_as_zookeeper_replays_them() {
+        let (shared, dirs, _d) = tree_with_children("/wide", WIDE);
+        let zxid = {
+            let mut tree = shared.tree.write().unwrap();
+            let mut zxid = tree.last_processed_zxid();
+            for (path, user) in [("/wide2", "w"), ("/kept", "kept"), ("/gone", "gone")] {
+                zxid += 1;
+                let txn = create_with_acl(path, zxid, -1, digest_acl(user));
+                assert_eq!(tree.apply(&txn).result.err, 0);
+            }
+            zxid += 1;
+            let path = "/gone".to_owned();
+            let delete = txn(zxid, TxnBody::Delete(DeleteTxn { path }));
+            assert_eq!(tree.apply(&delete).result.err, 0);
+            zxid
+        };
+
+        // `/wide2`'s children are read in a later hold than the root's.
+        let mut calls = 0;
+        let mut late_create = || {
+            calls += 1;
+            if calls == 1 {
+                let mut tree = shared.tree.write().unwrap();
+                let cversion = tree.node("/wide2").unwrap().stat_persisted().cversion;
+                let zxid = tree.last_processed_zxid() + 1;
+                let txn = create_with_acl("/wide2/new", zxid, cversion + 1, digest_acl("new"));
+                assert_eq!(tree.apply(&txn).result.err, 0);
+            }
+        };
+        write_snapshot(&shared, &dirs, zxid, Compression::None, &mut late_create).unwrap();
+        assert!(calls > 1, "the walk took a single hold");
+
+        let files = list_files(&dirs.snap_dir, "snapshot").unwrap();
+        let snap = read_snapshot(&files[0].1).unwrap();
+        let lists: Vec<&Vec<Acl>> = snap.acls.values().collect();
+        assert_eq!(
+            lists,
+            [
+                &Acl::open_unsafe(),
+                &Acl::read_unsafe(),
+                &digest_acl("w"),
+                &digest_acl("kept")
+            ]
+        );
+        let acl_ref = |path: &str| snap.nodes.iter().find(|n| n.path == path).unwrap().acl;
+        assert_eq!(snap.acl(acl_ref("/kept")).unwrap(), &digest_acl("kept")[..]);
+        let largest = *snap.acls.keys().last().unwrap();
+        assert_eq!(acl_ref("/wide2/new"), largest + 1);
+        assert!(snap.acl(largest + 1).is_none(), "left to the log");
     }
 
     /// Creates a child of `/n` in a txn of its own.

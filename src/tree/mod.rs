@@ -12,11 +12,13 @@
 //! snapshots (`NodeHashMapImpl`): the wrapping sum of every node's term, the
 //! old term taken out and the new one added on each change.
 //!
-//! Submodules: [`path`] (validation), [`acl`] (checks and fix-up), [`node`],
+//! Submodules: [`path`] (validation), [`acl`] (checks and fix-up),
+//! `acl_cache` (the shared lists and their snapshot ids), [`node`],
 //! [`digest`] (a node's term), [`watches`], `apply` (txn application),
 //! `restore` (snapshot loading).
 
 pub mod acl;
+mod acl_cache;
 mod apply;
 pub mod digest;
 #[cfg(test)]
@@ -37,6 +39,7 @@ use std::sync::Arc;
 use compact_str::CompactString;
 
 use crate::proto::data::{Acl, StatPersisted};
+use acl_cache::AclCache;
 pub use path_map::NodeId;
 use path_map::PathMap;
 
@@ -57,11 +60,7 @@ pub struct DataTree {
     ephemerals: HashMap<i64, BTreeSet<String>>,
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
-    /// Every ACL list ever used, with the id a snapshot refers to it by.
-    /// Ids go up in first-use (txn) order and are never reused or dropped, so
-    /// a list first used while a fuzzy snapshot is written gets the id
-    /// ZooKeeper's `ReferenceCountedACLCache` allocates when it replays that
-    /// txn over the snapshot (ids continue from the largest in the map).
+    /// The ACL lists nodes hold, with the ids a snapshot refers to them by.
     acl_cache: AclCache,
     data_watches: WatchTable,
     child_watches: WatchTable,
@@ -99,20 +98,6 @@ impl Default for DataTree {
     }
 }
 
-/// Every ACL list in use, with its snapshot id.
-type AclCache = HashMap<Arc<[Acl]>, i64, ahash::RandomState>;
-
-/// The cache's copy of `acl`, added with the next id if new.
-fn intern(cache: &mut AclCache, acl: &[Acl]) -> Arc<[Acl]> {
-    if let Some((a, _)) = cache.get_key_value(acl) {
-        return a.clone();
-    }
-    let a: Arc<[Acl]> = Arc::from(acl);
-    let id = cache.len() as i64 + 1;
-    cache.insert(a.clone(), id);
-    a
-}
-
 fn java_len(s: &str) -> i64 {
     s.encode_utf16().count() as i64
 }
@@ -135,7 +120,7 @@ impl DataTree {
             ephemerals: HashMap::new(),
             containers: BTreeSet::new(),
             ttls: BTreeSet::new(),
-            acl_cache: HashMap::default(),
+            acl_cache: AclCache::default(),
             data_watches: WatchTable::default(),
             child_watches: WatchTable::default(),
             last_processed_zxid: 0,
@@ -217,7 +202,7 @@ impl DataTree {
 
     /// `aclCache.convertAcls`: the shared copy of an ACL list.
     fn intern_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
-        intern(&mut self.acl_cache, acl)
+        self.acl_cache.intern(acl)
     }
 
     // ---- queries -------------------------------------------------------
@@ -365,19 +350,33 @@ impl DataTree {
         self.nodes.iter().map(|(p, n)| (p.as_str(), n))
     }
 
-    /// Every distinct ACL list used so far (`aclCacheSize`).
-    pub fn acl_lists(&self) -> impl Iterator<Item = &Arc<[Acl]>> {
-        self.acl_cache.keys()
-    }
-
-    /// Every ACL list with its snapshot id (1, 2, ... in first-use order).
+    /// Every ACL list with its snapshot id, in no particular order: those
+    /// nodes hold and, until the next [`snapshot_acl_map`](Self::snapshot_acl_map),
+    /// those they held.
     pub fn acl_ids(&self) -> impl Iterator<Item = (i64, &Arc<[Acl]>)> {
-        self.acl_cache.iter().map(|(a, id)| (*id, a))
+        self.acl_cache.iter()
     }
 
     /// The snapshot id of a list in use by some node.
     pub fn acl_id(&self, acl: &[Acl]) -> Option<i64> {
-        self.acl_cache.get(acl).copied()
+        self.acl_cache.id(acl)
+    }
+
+    /// The ACL map a snapshot starts with, sorted by id: lists no node holds
+    /// any more are dropped first (`purgeUnused`). The copies it returns keep
+    /// its lists, and their ids, in the cache while the snapshot is written.
+    pub fn snapshot_acl_map(&mut self) -> Vec<(i64, Arc<[Acl]>)> {
+        let dropped = self.acl_cache.purge_unused();
+        if dropped > 0 {
+            tracing::debug!(dropped, "ACL lists no node holds dropped");
+        }
+        let mut map: Vec<(i64, Arc<[Acl]>)> = self
+            .acl_cache
+            .iter()
+            .map(|(id, a)| (id, a.clone()))
+            .collect();
+        map.sort_unstable_by_key(|(id, _)| *id);
+        map
     }
 
     // ---- watches -------------------------------------------------------

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use compact_str::CompactString;
 
 use super::path_map::NodeId;
-use super::{intern, java_len, AclCache, DataTree, EphemeralType, Node};
+use super::{java_len, AclCache, DataTree, EphemeralType, Node};
 use crate::proto::data::{Acl, StatPersisted};
 
 /// A node made ready for [`Restorer::restore`].
@@ -41,7 +41,7 @@ pub struct NodeMaker {
 impl NodeMaker {
     /// The tree's shared copy of an ACL list (`aclCache.convertAcls`).
     pub fn shared_acl(&mut self, acl: &[Acl]) -> Arc<[Acl]> {
-        intern(&mut self.acl_cache, acl)
+        self.acl_cache.intern(acl)
     }
 
     /// The node at `path` ("/" for the root); `acl` from [`shared_acl`](Self::shared_acl).

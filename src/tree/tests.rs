@@ -135,7 +135,7 @@ fn fresh_tree_matches_standalone_zookeeper() {
     assert_eq!(t.all_children_number("/nope"), None);
     assert_eq!(t.approximate_data_size(), 1 + 10 + 16 + 17);
     assert_eq!(t.last_processed_zxid(), 0);
-    assert_eq!(t.acl_lists().count(), 2);
+    assert_eq!(t.acl_ids().count(), 2);
 }
 
 /// The sequence run against ZooKeeper 3.8 with kazoo (zxids 4..12).
@@ -487,6 +487,72 @@ fn multi_replay_reports_first_part_error() {
     assert!(t.node("/y").is_some());
     // The NodeExists adjustment applies to parts too: "/" moved to cversion 3.
     assert_eq!(t.node("/").unwrap().stat_persisted().cversion, 3);
+}
+
+/// The lists a snapshot's map holds: those of live nodes only, as
+/// ZooKeeper's reference counts leave them (`ReferenceCountedACLCache`).
+#[test]
+fn the_snapshot_acl_map_holds_only_lists_nodes_hold() {
+    let user = |name: &str| {
+        vec![Acl {
+            perms: perms::ALL,
+            id: Id {
+                scheme: "digest".into(),
+                id: format!("{name}:hash"),
+            },
+        }]
+    };
+    let with_acl = |path: &str, name: &str, ephemeral: bool| {
+        let mut c = create_txn(path, b"", ephemeral, -1);
+        c.acl = user(name);
+        TxnBody::Create(c)
+    };
+    let mut t = DataTree::new();
+    let log = [
+        txn(1, 1, with_acl("/deleted", "d", false)),
+        txn(1, 2, with_acl("/reset", "r", false)),
+        txn(7, 3, with_acl("/ephemeral", "e", true)),
+        txn(1, 4, with_acl("/kept", "k", false)),
+        txn(1, 5, with_acl("/kept2", "k", false)),
+        txn(1, 6, delete("/deleted")),
+        txn(1, 7, delete("/kept2")),
+        txn(
+            1,
+            8,
+            TxnBody::SetAcl(SetAclTxn {
+                path: "/reset".into(),
+                acl: Acl::read_unsafe(),
+                version: 1,
+            }),
+        ),
+        txn(
+            7,
+            9,
+            TxnBody::CloseSession(CloseSessionTxn {
+                paths_to_delete: vec!["/ephemeral".into()],
+            }),
+        ),
+    ];
+    for x in &log {
+        assert_eq!(t.apply(x).result.err, 0, "{x:?}");
+    }
+    assert_eq!(
+        t.acl_ids().count(),
+        6,
+        "released lists stay until a snapshot"
+    );
+    let map = t.snapshot_acl_map();
+    let lists: Vec<(i64, &[Acl])> = map.iter().map(|(id, a)| (*id, &a[..])).collect();
+    assert_eq!(
+        lists,
+        [
+            (1, &Acl::open_unsafe()[..]),
+            (2, &Acl::read_unsafe()[..]),
+            (6, &user("k")[..])
+        ]
+    );
+    assert_eq!(t.acl_ids().count(), 3);
+    assert_eq!(t.acl_id(t.node("/kept").unwrap().acl()), Some(6));
 }
 
 #[test]
