@@ -814,12 +814,13 @@ fn full_snapshot_disk_keeps_accepting_logged_writes() {
     }
 }
 
-// -- unfinished snapshot ------------------------------------------------------------
+// -- unfinished snapshot and log file ---------------------------------------------
 
-/// A crash during a snapshot leaves `snapshot.<zxid>.tmp`; start-up removes it
-/// with a log line and recovers from the complete files.
+/// A crash during a snapshot leaves `snapshot.<zxid>.tmp`, one while a log
+/// file is created `unfinished.log.<zxid>`; start-up removes both with a log
+/// line and recovers from the complete files.
 #[test]
-fn unfinished_snapshot_file_is_removed_at_start_up() {
+fn unfinished_snapshot_and_log_files_are_removed_at_start_up() {
     if target_is_zookeeper() {
         eprintln!("ZooKeeper keeps .tmp snapshots; skipped");
         return;
@@ -836,9 +837,14 @@ fn unfinished_snapshot_file_is_removed_at_start_up() {
     server.kill9();
     let tmp = server.snap_version_dir().join("snapshot.fff.tmp");
     std::fs::write(&tmp, b"half a snapshot").unwrap();
+    // A log file whose creation a crash interrupted, before its header.
+    let log = server.log_version_dir().join("unfinished.log.fff");
+    std::fs::write(&log, b"ZKLG").unwrap();
     server.restart();
     assert!(!tmp.exists(), "unfinished snapshot left in place");
     assert!(server.run_log().contains("removing unfinished snapshot"));
+    assert!(!log.exists(), "unfinished log file left in place");
+    assert!(server.run_log().contains("removing unfinished log file"));
     let mut c = RawClient::new_session(server.addr, 10000);
     let exists = Request::Exists(ExistsRequest {
         path: "/kept".into(),

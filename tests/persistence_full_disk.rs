@@ -1,6 +1,7 @@
 //! A full disk (a small tmpfs the test mounts): the log writer reports the
 //! error and then refuses every write, every txn whose commit returned `Ok` is
-//! still readable, and a snapshot that does not fit leaves no file behind.
+//! still readable, a log file whose header does not fit is never left as an
+//! empty `log.<zxid>`, and a snapshot that does not fit leaves no file behind.
 //!
 //! Needs root (to mount); skipped with a message otherwise.
 
@@ -138,6 +139,42 @@ fn full_disk_stops_the_log_without_losing_acknowledged_txns() {
         acked.len()
     );
     assert_eq!(&on_disk[..acked.len()], acked.as_slice());
+}
+
+/// ZooKeeper 3.8 does not start on a data dir with an empty or headless log
+/// file (`EOFException` in `FileHeader.deserialize`); a crash or a full disk
+/// between creating a log file and writing its header must not leave one.
+#[test]
+fn a_log_file_whose_header_does_not_fit_is_not_left_as_a_log() {
+    let Some(fs) = Tmpfs::mount("64k") else {
+        return;
+    };
+    let dir = fs.dir.join("version-2");
+    std::fs::create_dir(&dir).unwrap();
+    let mut filler = std::fs::File::create(fs.dir.join("filler")).unwrap();
+    let err = loop {
+        if let Err(e) = std::io::Write::write_all(&mut filler, &[1; 4096]) {
+            break e;
+        }
+    };
+    assert_eq!(err.kind(), std::io::ErrorKind::StorageFull, "{err}");
+    let opts = TxnLogOptions {
+        prealloc_size: 64 * 1024,
+        force_sync: true,
+    };
+    let mut w = TxnLogWriter::open(&dir, opts).unwrap();
+    let err = w.append(&big_txn(1)).and_then(|()| w.commit()).unwrap_err();
+    assert!(
+        matches!(&err, PersistError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull),
+        "{err}"
+    );
+    let logs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with("log."))
+        .collect();
+    assert_eq!(logs, Vec::<String>::new(), "a log file without its header");
+    assert_eq!(read_zxids(&dir), Vec::<i64>::new());
 }
 
 #[test]

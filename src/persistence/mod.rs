@@ -128,6 +128,18 @@ pub fn log_file_name(zxid: i64) -> String {
     format!("{LOG_PREFIX}.{:x}", zxid)
 }
 
+/// What a new log file is called until its header is written: a crash in
+/// between leaves `unfinished.log.<hex zxid>`, which neither ZooKeeper nor
+/// ferrokeeper takes for a log (recovery removes it), instead of an empty
+/// `log.<hex zxid>`, on which ZooKeeper 3.8 fails to start (`EOFException`
+/// reading its header).
+pub fn unfinished_log_file_name(zxid: i64) -> String {
+    format!("{UNFINISHED_LOG_PREFIX}{}", log_file_name(zxid))
+}
+
+/// The start of [`unfinished_log_file_name`]'s names.
+pub const UNFINISHED_LOG_PREFIX: &str = "unfinished.log.";
+
 /// `Util.makeSnapshotName`: `snapshot.<hex zxid>` plus `.gz` / `.snappy`.
 pub fn snapshot_file_name(zxid: i64, compression: Compression) -> String {
     format!(

@@ -25,6 +25,10 @@
 //! with the fsyncs. They are the same bytes a reader sees in a hole, so the
 //! format does not change.
 //!
+//! A new file gets its header under another name first and is then renamed,
+//! so a crash or a full disk never leaves an empty `log.<zxid>` (ZooKeeper
+//! fails to start on one); recovery removes what such a crash leaves.
+//!
 //! After any failed write or fsync the writer refuses everything
 //! ([`PersistError::Failed`]): what reached the disk is unknown, and a server
 //! must stop acknowledging writes rather than acknowledge what may be lost.
@@ -42,7 +46,7 @@ use bytes::BytesMut;
 use rand::Rng;
 
 use super::entry::{encode_log_entry, FileHeader};
-use super::{io_err, log_file_name, sync_dir, PersistError, Result};
+use super::{io_err, log_file_name, sync_dir, unfinished_log_file_name, PersistError, Result};
 use crate::proto::jute::Record;
 use crate::proto::txn::TxnDigest;
 use crate::txn::Txn;
@@ -278,13 +282,21 @@ impl TxnLogWriter {
         r
     }
 
+    /// Creates `log.<zxid>` with its header, written under
+    /// [`unfinished_log_file_name`] and renamed, so the log never has an
+    /// empty or headless file (with `forceSync`, the header is on disk first).
     fn create_file(&mut self, zxid: i64) -> Result<()> {
         let path = self.dir.join(log_file_name(zxid));
+        let unfinished = self.dir.join(unfinished_log_file_name(zxid));
         tracing::info!(file = %path.display(), "creating new log file");
-        let mut file = File::create(&path).map_err(io_err(&path))?;
+        let mut file = File::create(&unfinished).map_err(io_err(&unfinished))?;
         let mut hdr = BytesMut::new();
         FileHeader::txn_log().encode(&mut hdr);
-        file.write_all(&hdr).map_err(io_err(&path))?;
+        file.write_all(&hdr).map_err(io_err(&unfinished))?;
+        if self.opts.force_sync {
+            file.sync_data().map_err(io_err(&unfinished))?;
+        }
+        std::fs::rename(&unfinished, &path).map_err(io_err(&path))?;
         let position = hdr.len() as u64;
         self.dir_dirty = true;
         self.current = Some(OpenLog {

@@ -6,12 +6,13 @@
 //! names the file, never a silent loss.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 
 use crate::config::Config;
 use crate::persistence::{
     list_files, load_valid_snapshot, replay, DataDirs, PersistError, ZxidDigest, DIGEST_VERSION,
-    LOG_PREFIX,
+    LOG_PREFIX, UNFINISHED_LOG_PREFIX,
 };
 use crate::server::snapshot_load::load_snapshot;
 use crate::tree::DataTree;
@@ -93,17 +94,27 @@ impl DigestCheck {
     }
 }
 
-/// Deletes `snapshot.*.tmp` files: snapshots a crash interrupted before their
-/// rename (a finished snapshot never has the suffix).
-fn remove_unfinished_snapshots(dirs: &DataDirs) {
-    let Ok(entries) = std::fs::read_dir(&dirs.snap_dir) else {
+/// Deletes what a crash left unfinished: `snapshot.*.tmp` files, snapshots
+/// interrupted before their rename (a finished snapshot never has the
+/// suffix), and `unfinished.log.*` files, logs interrupted before their
+/// header was written and the file renamed (they hold no txn).
+fn remove_unfinished_files(dirs: &DataDirs) {
+    remove_files_named(&dirs.snap_dir, "snapshot", |name| {
+        name.starts_with("snapshot.") && name.ends_with(".tmp")
+    });
+    remove_files_named(&dirs.log_dir, "log file", |name| {
+        name.starts_with(UNFINISHED_LOG_PREFIX)
+    });
+}
+
+/// Deletes the files in `dir` whose names `unfinished` picks, with a warning.
+fn remove_files_named(dir: &Path, what: &str, unfinished: impl Fn(&str) -> bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with("snapshot.") && name.ends_with(".tmp") {
-            tracing::warn!("removing unfinished snapshot {}", entry.path().display());
+        if unfinished(&entry.file_name().to_string_lossy()) {
+            tracing::warn!("removing unfinished {what} {}", entry.path().display());
             if let Err(e) = std::fs::remove_file(entry.path()) {
                 tracing::warn!("cannot remove {}: {e}", entry.path().display());
             }
@@ -114,7 +125,7 @@ fn remove_unfinished_snapshots(dirs: &DataDirs) {
 /// Rebuilds the tree and sessions from `dataDir` / `dataLogDir`.
 pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistError> {
     let started = Instant::now();
-    remove_unfinished_snapshots(dirs);
+    remove_unfinished_files(dirs);
     let fresh = || DataTree::with_extended_types(config.extended_types_enabled);
     let mut sessions = BTreeMap::new();
     let mut digests = DigestCheck::default();
