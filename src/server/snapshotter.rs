@@ -409,6 +409,29 @@ mod tests {
         (shared, dirs, d)
     }
 
+    /// Writes a snapshot of zxid `zxid`, applying `change` to the tree once,
+    /// between the walk's first two lock holds, and reads the file back.
+    fn snapshot_changed_between_holds(
+        shared: &Shared,
+        dirs: &DataDirs,
+        zxid: i64,
+        change: impl FnOnce(&mut DataTree),
+    ) -> crate::persistence::Snapshot {
+        let mut change = Some(change);
+        let mut calls = 0;
+        let mut between = || {
+            calls += 1;
+            if let Some(change) = change.take() {
+                change(&mut shared.tree.write().unwrap());
+            }
+        };
+        write_snapshot(shared, dirs, zxid, Compression::None, &mut between).unwrap();
+        assert!(calls > 1, "the walk took a single hold");
+        let files = list_files(&dirs.snap_dir, "snapshot").unwrap();
+        assert_eq!(files.len(), 1);
+        read_snapshot(&files[0].1).unwrap()
+    }
+
     /// A child created between two lock holds, after its parent was copied,
     /// is left out (the log replays its create over the parent's copied
     /// stat), so the parent's cversion in the snapshot matches its children.
@@ -419,23 +442,12 @@ mod tests {
 
         // `/wide` is copied in the first hold; `/wide/zzz`, sorting after
         // every `cNNNNNN`, would be reached in a later one.
-        let mut calls = 0;
-        let mut late_create = || {
-            calls += 1;
-            if calls == 1 {
-                let mut tree = shared.tree.write().unwrap();
-                let cversion = tree.node("/wide").unwrap().stat_persisted().cversion;
-                let txn = create("/wide/zzz", tree.last_processed_zxid() + 1, cversion + 1);
-                assert_eq!(tree.apply(&txn).result.err, 0);
-            }
-        };
-        write_snapshot(&shared, &dirs, zxid, Compression::None, &mut late_create).unwrap();
-        assert!(calls > 1, "the walk took a single hold");
+        let snap = snapshot_changed_between_holds(&shared, &dirs, zxid, |tree| {
+            let cversion = tree.node("/wide").unwrap().stat_persisted().cversion;
+            let txn = create("/wide/zzz", tree.last_processed_zxid() + 1, cversion + 1);
+            assert_eq!(tree.apply(&txn).result.err, 0);
+        });
         assert!(shared.tree.read().unwrap().node("/wide/zzz").is_some());
-
-        let files = list_files(&dirs.snap_dir, "snapshot").unwrap();
-        assert_eq!(files.len(), 1);
-        let snap = read_snapshot(&files[0].1).unwrap();
         assert!(snap.nodes.iter().all(|n| n.path != "/wide/zzz"));
         let mut children: Vec<&str> = snap
             .nodes
@@ -465,22 +477,12 @@ mod tests {
         // The root's children are read in the first hold, which `/wide`'s
         // children fill: `/x` is reached in a later one. Between the two it
         // goes, and `/y` takes its slot.
-        let mut calls = 0;
-        let mut churn = || {
-            calls += 1;
-            if calls == 1 {
-                let mut tree = shared.tree.write().unwrap();
-                let path = "/x".to_owned();
-                let delete = txn(zxid + 1, TxnBody::Delete(DeleteTxn { path }));
-                assert_eq!(tree.apply(&delete).result.err, 0);
-                assert_eq!(tree.apply(&create("/y", zxid + 2, -1)).result.err, 0);
-            }
-        };
-        write_snapshot(&shared, &dirs, zxid, Compression::None, &mut churn).unwrap();
-        assert!(calls > 1, "the walk took a single hold");
-
-        let files = list_files(&dirs.snap_dir, "snapshot").unwrap();
-        let snap = read_snapshot(&files[0].1).unwrap();
+        let snap = snapshot_changed_between_holds(&shared, &dirs, zxid, |tree| {
+            let path = "/x".to_owned();
+            let delete = txn(zxid + 1, TxnBody::Delete(DeleteTxn { path }));
+            assert_eq!(tree.apply(&delete).result.err, 0);
+            assert_eq!(tree.apply(&create("/y", zxid + 2, -1)).result.err, 0);
+        });
         let stray: Vec<_> = snap
             .nodes
             .iter()
@@ -519,22 +521,12 @@ mod tests {
         };
 
         // `/wide2`'s children are read in a later hold than the root's.
-        let mut calls = 0;
-        let mut late_create = || {
-            calls += 1;
-            if calls == 1 {
-                let mut tree = shared.tree.write().unwrap();
-                let cversion = tree.node("/wide2").unwrap().stat_persisted().cversion;
-                let zxid = tree.last_processed_zxid() + 1;
-                let txn = create_with_acl("/wide2/new", zxid, cversion + 1, digest_acl("new"));
-                assert_eq!(tree.apply(&txn).result.err, 0);
-            }
-        };
-        write_snapshot(&shared, &dirs, zxid, Compression::None, &mut late_create).unwrap();
-        assert!(calls > 1, "the walk took a single hold");
-
-        let files = list_files(&dirs.snap_dir, "snapshot").unwrap();
-        let snap = read_snapshot(&files[0].1).unwrap();
+        let snap = snapshot_changed_between_holds(&shared, &dirs, zxid, |tree| {
+            let cversion = tree.node("/wide2").unwrap().stat_persisted().cversion;
+            let zxid = tree.last_processed_zxid() + 1;
+            let txn = create_with_acl("/wide2/new", zxid, cversion + 1, digest_acl("new"));
+            assert_eq!(tree.apply(&txn).result.err, 0);
+        });
         let lists: Vec<&Vec<Acl>> = snap.acls.values().collect();
         assert_eq!(
             lists,
