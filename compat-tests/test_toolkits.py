@@ -6,6 +6,9 @@ there) and stopped again. Then `TxnLogToolkit -d` (zkTxnLogToolkit.sh) must
 dump every log without a CRC error, `SnapshotFormatter -d` (zkSnapShotToolkit.sh)
 must read every snapshot, and together they must show every node written.
 
+Also: `PurgeTxnLog -n 3` (zkCleanup.sh) on the data dir leaves what a restart
+needs.
+
 Runs once per selected server; against Apache ZooKeeper it checks the test.
 """
 
@@ -102,3 +105,37 @@ def test_toolkits_read_the_data_dir(server, kazoo_factory):
     if re.search(r"^/toolkit/n1$", newest, re.M):
         section = newest.split("\n/toolkit/n1\n", 1)[1].split("----", 1)[0]
         assert f"data = {base64.b64encode(b'changed').decode()}" in section, section
+
+
+def test_zookeeper_purge_keeps_what_a_restart_needs(server, kazoo_factory):
+    """`PurgeTxnLog -n 3` (zkCleanup.sh) on the stopped server's data dir
+    leaves the 3 newest snapshots and the logs after the oldest of them; the
+    server restarts on what is left with every node as it was."""
+    server.stop()
+    server.extra_config["snapCount"] = "10"
+    server.start()
+    zk = kazoo_factory(server)
+    write_some(zk)
+    for i in range(60):
+        path = PATHS[i % len(PATHS)]
+        zk.set("/toolkit" if path == "/toolkit/n2" else path, f"round-{i}".encode())
+    names = zk.get_children("/toolkit")
+    expected = {p: zk.get(p)[0] for p in ["/toolkit", *(f"/toolkit/{c}" for c in names)]}
+    zk.stop()
+    server.stop()
+
+    v2 = server.data_dir / "version-2"
+    snaps_before = sorted((p for p in v2.glob("snapshot.*") if not p.name.endswith(".tmp")), key=zxid_of)
+    assert len(snaps_before) > 3, f"too few snapshots to purge: {snaps_before}"
+    run_tool("org.apache.zookeeper.server.PurgeTxnLog", str(server.data_dir), str(server.data_dir), "-n", "3")
+    snaps = sorted(v2.glob("snapshot.*"), key=zxid_of)
+    assert [p.name for p in snaps] == [p.name for p in snaps_before[-3:]]
+    oldest_kept = zxid_of(snaps[0])
+    logs = sorted(v2.glob("log.*"), key=zxid_of)
+    assert logs and zxid_of(logs[0]) <= oldest_kept, [p.name for p in logs]
+
+    server.start()
+    zk = kazoo_factory(server)
+    got = {p: zk.get(p)[0] for p in expected}
+    assert got == expected
+    assert sorted(zk.get_children("/toolkit")) == sorted(names)
