@@ -568,8 +568,8 @@ def test_acls_created_during_snapshots_candidate_to_zookeeper(migration, request
     # the newest state of each touched path (a /big node may be setACL'd twice)
     expected = {}
     for path, acl, err, kind in ops:
-        got = acl if kind == "delete" else redact(acl)
-        expected.setdefault(path, []).append((got, err == 0, kind))
+        value = acl if kind == "delete" else redact(acl)
+        expected.setdefault(path, []).append((value, err == 0, kind))
 
     leftovers = [p.name for p in v2.iterdir() if p.name.endswith(".tmp")]
     if leftovers:

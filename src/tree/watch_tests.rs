@@ -83,7 +83,7 @@ fn set_data_fires_data_watches_and_set_acl_nothing() {
         }),
     ));
     assert!(r.events.is_empty());
-    assert_eq!(t.acl_ids().count(), 2, "OPEN and READ still in use");
+    assert_eq!(t.acl_list_count(), 2, "OPEN and READ still in use");
     let r = t.apply(&txn(1, 3, set_data("/d", b"v", 1)));
     assert_eq!(events(&r), vec![ev(4, NODE_DATA_CHANGED, "/d")]);
     assert_eq!(&*r.events[0].acl, &Acl::read_unsafe()[..]);
