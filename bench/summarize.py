@@ -90,20 +90,19 @@ def floor_rounds(d):
     return [r for r in (load(p) for p in sorted(glob.glob(os.path.join(d, "floor.*.json")))) if r]
 
 
-def floors(d):
+def floor_medians(rounds):
     """Median over rounds of each floor percentile: {floor: {"p50": us, ...}}."""
-    rounds = floor_rounds(d)
-    out = {
+    return {
         name: {f: statistics.median(r[name][f] for r in rounds) for f in ("p50", "p90", "p99", "p999", "max")}
         for name in FLOOR_NAMES
-    } if rounds else {}
-    return out, len(rounds)
+    }
 
 
 def print_floors(d, med_by_workload):
-    fl, n = floors(d)
-    if not n:
+    rounds = floor_rounds(d)
+    if not rounds:
         return
+    fl, n = floor_medians(rounds), len(rounds)
     print()
     print(f"Machine floors, no server work (median of {n} rounds, ferrokeeper-bench --mode floor):")
     print()
@@ -112,7 +111,7 @@ def print_floors(d, med_by_workload):
     for name, title in FLOOR_NAMES.items():
         f = fl[name]
         print(f"| {title} | " + " | ".join(fmt(f[k], "us") for k in ("p50", "p90", "p99", "p999", "max")) + " |")
-    stalls = [r.get("fdatasync_over_1ms_per_s") for r in floor_rounds(d)]
+    stalls = [r.get("fdatasync_over_1ms_per_s") for r in rounds]
     stalls = [x for x in stalls if x is not None]
     if stalls:
         print()

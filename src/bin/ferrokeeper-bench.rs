@@ -9,8 +9,8 @@
 //! `--since-ns` (the server's launch); `--mode idle-sessions` holds
 //! `--sessions` idle sessions for `--duration`, printing `READY n` once all
 //! are connected; `--mode floor` measures what the machine allows with no
-//! server at all (loopback round trip, write + fdatasync in `--dir`). Tables go to stdout, progress to
-//! stderr, JSON to `--json FILE`. Exit status: 0 ok, 1 a session failed, 3 the
+//! server at all (loopback round trip, write + fdatasync in `--dir`). Tables
+//! go to stdout, progress to stderr, JSON to `--json FILE`. Exit status: 0 ok, 1 a session failed, 3 the
 //! server answered some requests with errors.
 
 use std::path::PathBuf;

@@ -241,11 +241,11 @@ impl SnapshotWriter {
         let dest = snap_dir.join(snapshot_file_name(zxid, compression));
         let tmp = snap_dir.join(format!("{}.tmp", snapshot_file_name(zxid, compression)));
         let file = File::create(&tmp).map_err(io_err(&tmp))?;
-        let write_behind = fsync.then(|| WriteBehind::new(&file));
+        let pacing = WriteBehind::new(&file);
         let out = CheckedWriter::new(file, compression).map_err(io_err(&tmp))?;
         // Direct chunks reach the disk one synchronous write at a time:
         // only page-cache writes need pacing.
-        let write_behind = write_behind.filter(|_| !out.is_direct());
+        let write_behind = (fsync && !out.is_direct()).then_some(pacing);
         let mut w = SnapshotWriter {
             tmp,
             dest,

@@ -1,9 +1,10 @@
 //! Paced writeback of a large file being written (a snapshot) through the
 //! page cache, so its bytes reach the disk a little at a time instead of in
 //! one burst at the final fsync. A snapshot's whole chunks normally bypass
-//! the cache ([`super::direct_write`]), one synchronous write at a time;
-//! this pacing covers what still goes through it: the last partial chunk,
-//! and everything where the file system refuses `O_DIRECT`. A burst of hundreds of MiB fills the device's queue, and every
+//! the cache ([`super::direct_write`]), one synchronous write at a time, and
+//! then nothing is paced (the last partial chunk is under 1 MiB); the pacing
+//! is for file systems that refuse `O_DIRECT`, where every byte goes through
+//! the cache. A burst of hundreds of MiB fills the device's queue, and every
 //! group-commit fsync of the txn log queued behind it waits as long: tens of
 //! milliseconds of write latency on the request path.
 //!
