@@ -90,7 +90,7 @@ impl Write for DirectWriter {
 }
 
 /// Turns `O_DIRECT` on or off for `file`.
-pub(super) fn set_direct(file: &File, on: bool) -> io::Result<()> {
+fn set_direct(file: &File, on: bool) -> io::Result<()> {
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on an open descriptor, with integer arguments only.
     unsafe {

@@ -4,8 +4,6 @@
 //! - [`txnlog`]: the write-ahead log writer (`FileTxnLog.append/commit/rollLog`):
 //!   `dataLogDir/version-2/log.<hex zxid>`, group commit with one fsync per batch,
 //!   preallocation in `preAllocSize` blocks.
-//! - [`direct_tail`]: the log's last block kept in memory, so batches go to
-//!   the disk with `O_DIRECT` and a group commit's fsync only flushes.
 //! - [`log_reader`]: replays the logs after a zxid (`FileTxnIterator`), telling a
 //!   torn tail (crash mid-write: cut it off) from corruption before the tail and
 //!   from a missing log (both: refuse to start).
@@ -19,7 +17,6 @@
 //! Everything here is plain blocking `std::fs` IO: run it off the event loop.
 
 pub mod digest;
-mod direct_tail;
 mod direct_write;
 pub mod entry;
 pub mod log_reader;

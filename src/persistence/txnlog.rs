@@ -25,11 +25,6 @@
 //! with the fsyncs. They are the same bytes a reader sees in a hole, so the
 //! format does not change.
 //!
-//! With `forceSync`, where the file system takes `O_DIRECT`, a write-out
-//! also goes past the page cache ([`super::direct_tail`]): the data is on
-//! the disk when it returns, and the fsync that follows only flushes the
-//! disk's cache, while the writer thread sends the next batch.
-//!
 //! A new file gets its header under another name first and is then renamed,
 //! so a crash or a full disk never leaves an empty `log.<zxid>` (ZooKeeper
 //! fails to start on one); recovery removes what such a crash leaves.
@@ -50,7 +45,6 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use rand::Rng;
 
-use super::direct_tail::DirectTail;
 use super::entry::{encode_log_entry, FileHeader};
 use super::{io_err, log_file_name, sync_dir, unfinished_log_file_name, PersistError, Result};
 use crate::proto::jute::Record;
@@ -122,9 +116,6 @@ struct OpenLog {
     /// The preallocation after this offset is still a hole.
     zeroed_to: u64,
     txns: u64,
-    /// With `forceSync`, where the file system takes it: written past the
-    /// page cache, so the group commit's fsync only flushes.
-    direct: Option<DirectTail>,
 }
 
 /// Appends txns to the log in `dataLogDir/version-2`; see the module docs.
@@ -306,9 +297,6 @@ impl TxnLogWriter {
             file.sync_data().map_err(io_err(&unfinished))?;
         }
         std::fs::rename(&unfinished, &path).map_err(io_err(&path))?;
-        let direct = (self.opts.force_sync && self.opts.prealloc_size > 0)
-            .then(|| DirectTail::open(&file, &hdr))
-            .flatten();
         let position = hdr.len() as u64;
         self.dir_dirty = true;
         self.current = Some(OpenLog {
@@ -319,7 +307,6 @@ impl TxnLogWriter {
             size: position,
             zeroed_to: position,
             txns: 0,
-            direct,
         });
         Ok(())
     }
@@ -338,28 +325,17 @@ impl TxnLogWriter {
             cur.file.set_len(new_size).map_err(io_err(&cur.path))?;
             cur.size = new_size;
         }
-        let zero_to = if self.opts.force_sync && cur.zeroed_to < end + ZERO_AHEAD / 2 {
-            (end + ZERO_AHEAD).next_multiple_of(4096).min(cur.size)
-        } else {
-            0
-        };
-        match cur.direct.as_mut() {
-            Some(tail) => {
-                tail.write(&cur.file, cur.position, &self.pending, zero_to)
-                    .map_err(io_err(&cur.path))?;
-                cur.zeroed_to = cur.zeroed_to.max(zero_to).max(end.next_multiple_of(4096));
-            }
-            None => {
+        cur.file
+            .write_all_at(&self.pending, cur.position)
+            .map_err(io_err(&cur.path))?;
+        if self.opts.force_sync && cur.zeroed_to < end + ZERO_AHEAD / 2 {
+            let from = cur.zeroed_to.max(end);
+            let to = (end + ZERO_AHEAD).next_multiple_of(4096).min(cur.size);
+            if to > from {
                 cur.file
-                    .write_all_at(&self.pending, cur.position)
+                    .write_all_at(&ZEROS[..(to - from) as usize], from)
                     .map_err(io_err(&cur.path))?;
-                let from = cur.zeroed_to.max(end);
-                if zero_to > from {
-                    cur.file
-                        .write_all_at(&ZEROS[..(zero_to - from) as usize], from)
-                        .map_err(io_err(&cur.path))?;
-                    cur.zeroed_to = zero_to;
-                }
+                cur.zeroed_to = to;
             }
         }
         cur.unsynced = true;
