@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use crate::persistence::txnlog::DEFAULT_FSYNC_WARNING_MS;
 use crate::proto::frame::DEFAULT_MAX_BUFFER;
 
 /// Why a configuration could not be loaded.
@@ -56,6 +57,10 @@ pub struct Config {
     pub snap_count: i64,
     /// Txn log preallocation block (`preAllocSize`, in KB).
     pub pre_alloc_size_kb: u64,
+    /// An fsync of the log slower than this many ms is logged
+    /// (`fsync.warningthresholdms`, a system property in ZooKeeper that
+    /// zoo.cfg sets too; -1 logs every fsync).
+    pub fsync_warning_threshold_ms: i64,
     /// Snapshots kept by autopurge (`autopurge.snapRetainCount`, at least 3).
     pub snap_retain_count: usize,
     /// Hours between purges; 0 disables (`autopurge.purgeInterval`).
@@ -91,6 +96,7 @@ impl Config {
             force_sync: true,
             snap_count: 100_000,
             pre_alloc_size_kb: 65536,
+            fsync_warning_threshold_ms: DEFAULT_FSYNC_WARNING_MS,
             snap_retain_count: 3,
             purge_interval_hours: 0,
             snapshot_compression: String::new(),
@@ -188,6 +194,9 @@ impl Config {
                     }
                 }
                 "preAllocSize" => cfg.pre_alloc_size_kb = number(path, line, &key, &value)?,
+                "fsync.warningthresholdms" | "zookeeper.fsync.warningthresholdms" => {
+                    cfg.fsync_warning_threshold_ms = number(path, line, &key, &value)?
+                }
                 "autopurge.snapRetainCount" => {
                     // ZooKeeper raises values below 3 to 3.
                     cfg.snap_retain_count = number::<usize>(path, line, &key, &value)?.max(3)
@@ -288,6 +297,16 @@ mod tests {
         );
         assert!(parse("forceSync=maybe\n").is_err());
         assert!(parse("snapshot.compression.method=lz4\n").is_err());
+    }
+
+    #[test]
+    fn the_fsync_warning_threshold_under_either_name() {
+        assert_eq!(parse("").unwrap().fsync_warning_threshold_ms, 1000);
+        let c = parse("fsync.warningthresholdms=-1\n").unwrap();
+        assert_eq!(c.fsync_warning_threshold_ms, -1);
+        let c = parse("zookeeper.fsync.warningthresholdms=250\n").unwrap();
+        assert_eq!(c.fsync_warning_threshold_ms, 250);
+        assert!(parse("fsync.warningthresholdms=slow\n").is_err());
     }
 
     #[test]

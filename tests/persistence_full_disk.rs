@@ -89,6 +89,7 @@ fn full_disk_stops_the_log_without_losing_acknowledged_txns() {
     let opts = TxnLogOptions {
         prealloc_size: 64 * 1024,
         force_sync: true,
+        ..TxnLogOptions::default()
     };
     let mut w = TxnLogWriter::open(&dir, opts).unwrap();
     let mut acked = Vec::new();
@@ -161,6 +162,7 @@ fn a_log_file_whose_header_does_not_fit_is_not_left_as_a_log() {
     let opts = TxnLogOptions {
         prealloc_size: 64 * 1024,
         force_sync: true,
+        ..TxnLogOptions::default()
     };
     let mut w = TxnLogWriter::open(&dir, opts).unwrap();
     let err = w.append(&big_txn(1)).and_then(|()| w.commit()).unwrap_err();

@@ -71,6 +71,7 @@ fn small() -> TxnLogOptions {
     TxnLogOptions {
         prealloc_size: 64 * 1024,
         force_sync: false,
+        ..TxnLogOptions::default()
     }
 }
 
@@ -368,6 +369,7 @@ fn durable(prealloc_size: u64) -> TxnLogOptions {
     TxnLogOptions {
         prealloc_size,
         force_sync: true,
+        ..TxnLogOptions::default()
     }
 }
 
@@ -381,7 +383,7 @@ fn write_outs_are_synced_on_another_thread_as_one_merged_ticket() {
     w.roll().unwrap();
     w.append(&txn(3)).unwrap();
     ticket.merge(w.write_out().unwrap());
-    std::thread::spawn(move || ticket.sync())
+    std::thread::spawn(move || ticket.sync(|_| ()))
         .join()
         .unwrap()
         .unwrap();

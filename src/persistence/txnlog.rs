@@ -41,6 +41,7 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use rand::Rng;
@@ -70,13 +71,20 @@ pub struct TxnLogOptions {
     /// fsync on commit (`forceSync=yes`, the default). Without it a crash of
     /// the machine (not just the process) can lose acknowledged txns.
     pub force_sync: bool,
+    /// An fsync slower than this many milliseconds is logged as a warning
+    /// (`fsync.warningthresholdms`, default 1000; -1 logs every fsync).
+    pub fsync_warning_ms: i64,
 }
+
+/// `FileTxnLog`'s default `fsync.warningthresholdms`.
+pub const DEFAULT_FSYNC_WARNING_MS: i64 = 1000;
 
 impl Default for TxnLogOptions {
     fn default() -> Self {
         TxnLogOptions {
             prealloc_size: DEFAULT_PREALLOC_SIZE,
             force_sync: true,
+            fsync_warning_ms: DEFAULT_FSYNC_WARNING_MS,
         }
     }
 }
@@ -186,7 +194,7 @@ impl TxnLogWriter {
     /// written since the last commit: one fsync per file per batch.
     pub fn commit(&mut self) -> Result<()> {
         let ticket = self.write_out()?;
-        let r = ticket.sync();
+        let r = ticket.sync(|_| ());
         self.guard(r)
     }
 
@@ -198,6 +206,7 @@ impl TxnLogWriter {
         self.guard(r)?;
         let mut ticket = PendingSync {
             force_sync: self.opts.force_sync,
+            fsync_warning_ms: self.opts.fsync_warning_ms,
             ..PendingSync::default()
         };
         for log in self.to_sync.drain(..) {
@@ -352,6 +361,7 @@ impl TxnLogWriter {
 #[derive(Default)]
 pub struct PendingSync {
     force_sync: bool,
+    fsync_warning_ms: i64,
     files: Vec<(Arc<Path>, Arc<File>)>,
     dir: Option<PathBuf>,
 }
@@ -366,6 +376,7 @@ impl PendingSync {
     /// Adds `other`'s files and directory to this ticket.
     pub fn merge(&mut self, other: PendingSync) {
         self.force_sync |= other.force_sync;
+        self.fsync_warning_ms = other.fsync_warning_ms;
         for (path, file) in other.files {
             if !self.files.iter().any(|(_, f)| Arc::ptr_eq(f, &file)) {
                 self.files.push((path, file));
@@ -375,13 +386,26 @@ impl PendingSync {
     }
 
     /// fsyncs (with `forceSync`) every file, then the directory: afterwards
-    /// the write-outs behind this ticket are durable.
-    pub fn sync(&self) -> Result<()> {
+    /// the write-outs behind this ticket are durable. `fsynced` gets the
+    /// time each file's fsync took; one slower than `fsync.warningthresholdms`
+    /// is logged as `FileTxnLog.commit` logs it.
+    pub fn sync(&self, mut fsynced: impl FnMut(Duration)) -> Result<()> {
         if !self.force_sync {
             return Ok(());
         }
         for (path, file) in &self.files {
+            let started = Instant::now();
             file.sync_data().map_err(io_err(path))?;
+            let took = started.elapsed();
+            if took.as_millis() as i64 > self.fsync_warning_ms {
+                tracing::warn!(
+                    "fsync-ing the write ahead log in {} took {}ms which will adversely effect operation latency.File size is {} bytes. See the ZooKeeper troubleshooting guide",
+                    std::thread::current().name().unwrap_or("txn-sync"),
+                    took.as_millis(),
+                    file.metadata().map_or(0, |m| m.len()),
+                );
+            }
+            fsynced(took);
         }
         if let Some(dir) = &self.dir {
             sync_dir(dir)?;

@@ -18,6 +18,7 @@ pub mod change_records;
 pub mod final_stage;
 pub mod four_letter;
 pub mod listener;
+pub mod log_metrics;
 pub mod pipeline;
 pub mod prep;
 pub mod prep_txn;

@@ -7,13 +7,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::persistence::{
     list_files, load_valid_snapshot, replay, DataDirs, PersistError, ZxidDigest, DIGEST_VERSION,
     LOG_PREFIX, UNFINISHED_LOG_PREFIX,
 };
+use crate::server::log_metrics::{millis, LogMetrics};
 use crate::server::snapshot_load::load_snapshot;
 use crate::tree::DataTree;
 use crate::txn::TxnBody;
@@ -25,6 +26,28 @@ pub struct Recovered {
     pub sessions: BTreeMap<i64, i32>,
     /// A valid snapshot was found (the data dir is not new).
     pub from_snapshot: bool,
+    /// How long loading took, for `mntr`.
+    pub timings: StartupTimings,
+}
+
+/// What `FileTxnSnapLog.restore` reports as `startup_snap_load_time`,
+/// `startup_txns_loaded` and `startup_txns_load_time`.
+pub struct StartupTimings {
+    pub snap_load: Duration,
+    /// Txns replayed over a snapshot, and how long that took (`None` for a
+    /// new data dir, which ZooKeeper does not count either).
+    pub txns: Option<(u64, Duration)>,
+}
+
+impl StartupTimings {
+    /// Adds these timings to `metrics` (once, at start-up).
+    pub fn record(&self, metrics: &LogMetrics) {
+        metrics.startup_snap_load_time.add(millis(self.snap_load));
+        if let Some((txns, took)) = self.txns {
+            metrics.startup_txns_loaded.add(txns);
+            metrics.startup_txns_load_time.add(millis(took));
+        }
+    }
 }
 
 /// Tracks the sessions a txn opens or closes (`ZKDatabase.sessionsWithTimeouts`).
@@ -157,6 +180,7 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
             (fresh(), 0, dirs.snap_dir.clone())
         }
     };
+    let snap_load = started.elapsed();
     let outcome = replay(&dirs.log_dir, snap_zxid, anchor, |entry| {
         track_sessions(&mut sessions, entry.txn.header.client_id, &entry.txn.body);
         tree.apply(&entry.txn);
@@ -190,9 +214,14 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
         tree.last_processed_zxid(),
         config.data_dir.display()
     );
+    let timings = StartupTimings {
+        snap_load,
+        txns: from_snapshot.then(|| (outcome.txns, started.elapsed() - snap_load)),
+    };
     Ok(Recovered {
         tree,
         sessions,
         from_snapshot,
+        timings,
     })
 }

@@ -20,6 +20,7 @@ use crate::persistence::{
     drop_cached_pages, purge, put_node, snapshot_file_name, Compression, DataDirs, PersistError,
     SnapshotWriter, ZxidDigest, DIGEST_VERSION,
 };
+use crate::server::log_metrics::millis;
 use crate::server::Shared;
 use crate::tree::NodeId;
 
@@ -246,6 +247,8 @@ fn write_snapshot(
         }
     };
     let path = writer.finish(Some(digest))?;
+    let metrics = &shared.stats.log;
+    metrics.snapshot_time.add(millis(started.elapsed()));
     tracing::info!(
         "Snapshot {} written ({nodes} nodes) in {:?}",
         path.display(),

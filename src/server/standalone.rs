@@ -35,6 +35,7 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     let local = listener.local_addr()?;
     let log_options = TxnLogOptions {
         force_sync: config.force_sync,
+        fsync_warning_ms: config.fsync_warning_threshold_ms,
         ..TxnLogOptions::default()
     }
     .with_prealloc_kb(config.pre_alloc_size_kb);
@@ -43,6 +44,7 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     let restored = recovered.sessions.clone();
     let from_snapshot = recovered.from_snapshot;
     let shared = Arc::new(Shared::new(config, recovered.tree, recovered.sessions));
+    recovered.timings.record(&shared.stats.log);
     // A clean snapshot at start-up, as ZooKeeper takes one after loading. A new
     // data dir gets it before any txn is logged (logs without a snapshot are
     // refused at the next start); otherwise the snapshotter writes it while

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicU8, O
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use super::log_metrics::LogMetrics;
 use crate::proto::opcode::OpCode;
 
 const R: Ordering = Ordering::Relaxed;
@@ -106,7 +107,7 @@ pub struct Latency {
 }
 
 impl Latency {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let l = Latency::default();
         l.min.store(u64::MAX, R);
         l
@@ -114,14 +115,19 @@ impl Latency {
 
     /// A sample from any thread (the server-wide counter).
     pub fn add(&self, ms: u64) {
+        self.add_n(ms, 1);
+    }
+
+    /// `n` samples of the same value.
+    pub fn add_n(&self, ms: u64, n: u64) {
         if ms < self.min.load(R) {
             self.min.fetch_min(ms, R);
         }
         if ms > self.max.load(R) {
             self.max.fetch_max(ms, R);
         }
-        self.total.fetch_add(ms, R);
-        self.count.fetch_add(1, R);
+        self.total.fetch_add(ms * n, R);
+        self.count.fetch_add(n, R);
     }
 
     /// A sample from the only writer (a connection's own counter).
@@ -157,6 +163,10 @@ impl Latency {
 
     pub fn count(&self) -> u64 {
         self.count.load(R)
+    }
+
+    pub fn sum(&self) -> u64 {
+        self.total.load(R)
     }
 
     /// The server's average: a double rounded to 4 places (`AvgMinMaxCounter.getAvg`).
@@ -366,6 +376,8 @@ pub struct ServerStats {
     packets_received: AtomicU64,
     packets_sent: AtomicU64,
     pub latency: Latency,
+    /// The log stage's and the snapshotter's metrics (`mntr`).
+    pub log: LogMetrics,
     auth_failed: AtomicU64,
     conns: Mutex<HashMap<u64, Arc<ConnStats>>>,
     /// Last client activity of sessions whose connection closed (for `dump`).
@@ -386,6 +398,7 @@ impl ServerStats {
             packets_received: AtomicU64::new(0),
             packets_sent: AtomicU64::new(0),
             latency: Latency::new(),
+            log: LogMetrics::default(),
             auth_failed: AtomicU64::new(0),
             conns: Mutex::new(HashMap::new()),
             detached: Mutex::new(HashMap::new()),
@@ -412,9 +425,11 @@ impl ServerStats {
         self.started.elapsed().as_millis() as u64
     }
 
-    /// `srst`: `ServerStats.reset` (latency and packet counters).
+    /// `srst`: `ServerStats.reset` (latency and packet counters, and the
+    /// metrics it resets through `ServerMetrics.resetAll`).
     pub fn reset(&self) {
         self.latency.reset();
+        self.log.reset();
         self.packets_received.store(0, R);
         self.packets_sent.store(0, R);
     }

@@ -17,15 +17,21 @@
 //! failed write), nothing more is acknowledged: the writers of unsynced txns
 //! are disconnected (outcome unknown, as with any lost connection) and prep
 //! refuses new writes.
+//!
+//! Both threads report to [`LogMetrics`](crate::server::log_metrics::LogMetrics)
+//! what `SyncRequestProcessor` and `FileTxnLog` report in ZooKeeper's `mntr`:
+//! queue time, batch size, fsync and flush times.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
 use crate::persistence::{PendingSync, RollPolicy, TxnDigest, TxnLogWriter, DIGEST_VERSION};
 use crate::server::final_stage::{Apply, FinalStage};
+use crate::server::log_metrics::millis;
 use crate::server::pipeline::Work;
 use crate::server::session::Close;
 use crate::server::snapshotter::SnapshotTrigger;
@@ -41,7 +47,8 @@ const INLINE_MAX: usize = 1;
 /// (no actor mailbox in between, so a write never waits for the event loop
 /// to get round to forwarding it).
 pub struct SyncStage {
-    to_log: mpsc::Sender<Work>,
+    /// Each item with the time it was queued (for the queue-time metrics).
+    to_log: mpsc::Sender<(Instant, Work)>,
 }
 
 /// Where the syncer thread sends its results.
@@ -79,7 +86,7 @@ impl SyncStage {
 
     /// Queues `work` for the log, after everything queued before it.
     pub fn log(&self, work: Work) {
-        if self.to_log.send(work).is_err() {
+        if self.to_log.send((Instant::now(), work)).is_err() {
             tracing::error!("the transaction log thread has stopped");
         }
     }
@@ -88,6 +95,8 @@ impl SyncStage {
 /// A batch the writer has written out, for the syncer to make durable.
 struct Written {
     batch: Vec<Work>,
+    /// When each item of `batch` was queued.
+    queued_at: Vec<Instant>,
     /// `None` when writing failed: the batch's txns must not be acknowledged.
     ticket: Option<PendingSync>,
 }
@@ -97,21 +106,28 @@ struct Written {
 /// item itself while the syncer is idle); then rolls the log when due. It
 /// goes on writing while the syncer fsyncs.
 fn write_loop(
-    rx: mpsc::Receiver<Work>,
+    rx: mpsc::Receiver<(Instant, Work)>,
     mut writer: TxnLogWriter,
     mut policy: RollPolicy,
     to_syncer: mpsc::Sender<Written>,
     durable: &Durable,
 ) {
     let mut writer_failed = false;
+    let metrics = &durable.targets.shared.stats.log;
     while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        let taken = Instant::now();
+        let mut queued = vec![first];
+        while queued.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(w) => batch.push(w),
+                Ok(w) => queued.push(w),
                 Err(_) => break,
             }
         }
+        let (queued_at, batch): (Vec<Instant>, Vec<Work>) = queued.into_iter().unzip();
+        let n = batch.len() as u64;
+        metrics.queued.fetch_add(n, Ordering::Relaxed);
+        metrics.queue_size.add(n);
+        metrics.queue_time.add_since(taken, &queued_at);
         let appended = batch
             .iter()
             .any(|w| matches!(w, Work::Request(p) if p.txn.is_some()));
@@ -130,8 +146,13 @@ fn write_loop(
                 }
             }
         };
+        metrics.process_time.add_n(millis(taken.elapsed()), n);
         let ok = ticket.is_some();
-        let written = Written { batch, ticket };
+        let written = Written {
+            batch,
+            queued_at,
+            ticket,
+        };
         // A lone item with the syncer idle (a synchronous client): fsync
         // here rather than pay a hand-over to the other thread. Everything
         // handed over before has been passed on, so order holds.
@@ -213,6 +234,7 @@ impl Durable {
     /// order. After any failure it acknowledges no txn again: their writers
     /// are disconnected and prep refuses new writes.
     fn commit(&self, mut batches: Vec<Written>) {
+        let metrics = &self.targets.shared.stats.log;
         let mut failed = self.failed.load(Ordering::Acquire);
         let mut ticket = PendingSync::default();
         for w in &mut batches {
@@ -221,8 +243,10 @@ impl Durable {
                 None => failed = true,
             }
         }
+        let started = Instant::now();
         if !failed {
-            if let Err(e) = contain_panic(|| ticket.sync()) {
+            let fsynced = |took: Duration| metrics.fsync_time.add(millis(took));
+            if let Err(e) = contain_panic(|| ticket.sync(fsynced)) {
                 tracing::error!(
                     "Severe error syncing the transaction log, refusing writes from now on: {e}"
                 );
@@ -232,6 +256,14 @@ impl Durable {
         if failed {
             self.failed.store(true, Ordering::Release);
             self.targets.shared.set_storage_failed();
+        } else {
+            let done = Instant::now();
+            metrics.flush_time.add(millis(done - started));
+            let items = batches.iter().map(|w| w.batch.len() as u64).sum();
+            metrics.batch_size.add(items);
+            for w in &batches {
+                metrics.queue_and_flush_time.add_since(done, &w.queued_at);
+            }
         }
         for work in batches.into_iter().flat_map(|w| w.batch) {
             match work {

@@ -232,6 +232,9 @@ fn mntr(shared: &Shared) -> String {
     for (k, v) in lines {
         let _ = writeln!(s, "zk_{k}\t{v}");
     }
+    for (k, v) in stats.log.lines() {
+        let _ = writeln!(s, "zk_{k}\t{v}");
+    }
     s
 }
 
