@@ -83,51 +83,48 @@ impl Percentiles {
         }
     }
 
-    /// The `k`-th smallest value (0-based) of what the buckets hold.
-    fn nth(&self, counts: &[u64], k: u64) -> f64 {
-        let mut seen = 0;
-        for (ms, &c) in counts.iter().enumerate() {
-            seen += c;
-            if seen > k {
-                return ms as f64;
-            }
-        }
-        0.0
-    }
-
-    /// Codahale's `UniformSnapshot.getValue(q)` over every value, rounded
-    /// as `Math.round`: interpolated between the two values around
-    /// `q * (n + 1)`.
-    fn quantile(&self, counts: &[u64], q: f64) -> u64 {
-        let n: u64 = counts.iter().sum();
-        if n == 0 {
-            return 0;
-        }
-        let pos = q * (n + 1) as f64;
-        let index = pos as u64;
-        let value = if index < 1 {
-            self.nth(counts, 0)
-        } else if index >= n {
-            self.nth(counts, n - 1)
-        } else {
-            let lower = self.nth(counts, index - 1);
-            let upper = self.nth(counts, index);
-            lower + (pos - pos.floor()) * (upper - lower)
-        };
-        (value + 0.5).floor() as u64
-    }
-
     /// `mntr` lines for `name`, in `AvgMinMaxPercentileCounter.values` order.
     fn lines(&self, name: &str, out: &mut Vec<(String, String)>) {
         summary_lines(&self.summary, name, out);
         let counts: Vec<u64> = self.buckets.iter().map(|b| b.load(R)).collect();
         for (label, q) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
-            out.push((
-                format!("{label}_{name}"),
-                self.quantile(&counts, q).to_string(),
-            ));
+            out.push((format!("{label}_{name}"), quantile(&counts, q).to_string()));
         }
     }
+}
+
+/// The `k`-th smallest value (0-based) of what the buckets hold.
+fn nth(counts: &[u64], k: u64) -> f64 {
+    let mut seen = 0;
+    for (ms, &c) in counts.iter().enumerate() {
+        seen += c;
+        if seen > k {
+            return ms as f64;
+        }
+    }
+    0.0
+}
+
+/// Codahale's `UniformSnapshot.getValue(q)` over every value, rounded
+/// as `Math.round`: interpolated between the two values around
+/// `q * (n + 1)`.
+fn quantile(counts: &[u64], q: f64) -> u64 {
+    let n: u64 = counts.iter().sum();
+    if n == 0 {
+        return 0;
+    }
+    let pos = q * (n + 1) as f64;
+    let index = pos as u64;
+    let value = if index < 1 {
+        nth(counts, 0)
+    } else if index >= n {
+        nth(counts, n - 1)
+    } else {
+        let lower = nth(counts, index - 1);
+        let upper = nth(counts, index);
+        lower + (pos - pos.floor()) * (upper - lower)
+    };
+    (value + 0.5).floor() as u64
 }
 
 /// `mntr` lines of an `AvgMinMaxCounter` named `name`.
