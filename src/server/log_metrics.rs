@@ -140,7 +140,8 @@ fn summary_lines(s: &Latency, name: &str, out: &mut Vec<(String, String)>) {
 pub struct LogMetrics {
     /// `sync_processor_request_queued`: items handed to the log stage.
     pub queued: AtomicU64,
-    /// `sync_processor_queue_size`: items waiting when the writer takes a batch.
+    /// `sync_processor_queue_size`: items still waiting as the writer takes
+    /// each one (see [`LogMetrics::taken`]).
     pub queue_size: Latency,
     /// `sync_processor_queue_time_ms`: per item, from queued to taken by the writer.
     pub queue_time: Percentiles,
@@ -182,6 +183,17 @@ impl Default for LogMetrics {
 }
 
 impl LogMetrics {
+    /// The writer took `n` waiting items at once: `queued` grows by `n`,
+    /// and the queue size is sampled as `SyncRequestProcessor` samples it,
+    /// once per item taken, with the items behind it: `n - 1` down to 0.
+    pub fn taken(&self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.queued.fetch_add(n, R);
+        self.queue_size.add_aggregate(0, n - 1, n * (n - 1) / 2, n);
+    }
+
     /// `srst`.
     pub fn reset(&self) {
         self.queued.store(0, R);
@@ -298,11 +310,15 @@ mod tests {
     #[test]
     fn every_zookeeper_key_is_listed_and_srst_clears_them() {
         let m = LogMetrics::default();
-        m.queued.fetch_add(3, R);
+        m.taken(3);
         m.fsync_time.add(12);
         m.queue_and_flush_time.add(4);
         let lines = m.lines();
         assert_eq!(value_of(&lines, "sync_processor_request_queued"), "3");
+        // Taking 3 at once: 2, 1 and 0 behind each.
+        assert_eq!(value_of(&lines, "sum_sync_processor_queue_size"), "3");
+        assert_eq!(value_of(&lines, "max_sync_processor_queue_size"), "2");
+        assert_eq!(value_of(&lines, "avg_sync_processor_queue_size"), "1.0");
         assert_eq!(value_of(&lines, "max_fsynctime"), "12");
         assert_eq!(
             value_of(&lines, "p50_sync_processor_queue_and_flush_time_ms"),

@@ -120,14 +120,19 @@ impl Latency {
 
     /// `n` samples of the same value.
     pub fn add_n(&self, ms: u64, n: u64) {
-        if ms < self.min.load(R) {
-            self.min.fetch_min(ms, R);
+        self.add_aggregate(ms, ms, ms * n, n);
+    }
+
+    /// `count` samples from `min` to `max` that sum to `total`.
+    pub fn add_aggregate(&self, min: u64, max: u64, total: u64, count: u64) {
+        if min < self.min.load(R) {
+            self.min.fetch_min(min, R);
         }
-        if ms > self.max.load(R) {
-            self.max.fetch_max(ms, R);
+        if max > self.max.load(R) {
+            self.max.fetch_max(max, R);
         }
-        self.total.fetch_add(ms * n, R);
-        self.count.fetch_add(n, R);
+        self.total.fetch_add(total, R);
+        self.count.fetch_add(count, R);
     }
 
     /// A sample from the only writer (a connection's own counter).

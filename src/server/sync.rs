@@ -125,8 +125,7 @@ fn write_loop(
         }
         let (queued_at, batch): (Vec<Instant>, Vec<Work>) = queued.into_iter().unzip();
         let n = batch.len() as u64;
-        metrics.queued.fetch_add(n, Ordering::Relaxed);
-        metrics.queue_size.add(n);
+        metrics.taken(n);
         metrics.queue_time.add_since(taken, &queued_at);
         let appended = batch
             .iter()
