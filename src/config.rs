@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use crate::persistence::txnlog::DEFAULT_FSYNC_WARNING_MS;
+use crate::persistence::RollPolicy;
 use crate::proto::frame::DEFAULT_MAX_BUFFER;
 
 /// Why a configuration could not be loaded.
@@ -57,6 +58,12 @@ pub struct Config {
     pub snap_count: i64,
     /// Txn log preallocation block (`preAllocSize`, in KB).
     pub pre_alloc_size_kb: u64,
+    /// Bytes of log (in KB) after which a snapshot is due, whatever
+    /// `snapCount` says (`snapSizeLimitInKb`, 4 GiB; 0 or less: off).
+    pub snap_size_limit_kb: i64,
+    /// A log file rolls once it holds more than this many KB of entries
+    /// (`txnLogSizeLimitInKb`; -1, the default, or 0: no limit).
+    pub txn_log_size_limit_kb: i64,
     /// An fsync of the log slower than this many ms is logged
     /// (`fsync.warningthresholdms`, a system property in ZooKeeper that
     /// zoo.cfg sets too; -1 logs every fsync).
@@ -96,6 +103,8 @@ impl Config {
             force_sync: true,
             snap_count: 100_000,
             pre_alloc_size_kb: 65536,
+            snap_size_limit_kb: RollPolicy::DEFAULT_SNAP_SIZE_KB,
+            txn_log_size_limit_kb: -1,
             fsync_warning_threshold_ms: DEFAULT_FSYNC_WARNING_MS,
             snap_retain_count: 3,
             purge_interval_hours: 0,
@@ -194,6 +203,12 @@ impl Config {
                     }
                 }
                 "preAllocSize" => cfg.pre_alloc_size_kb = number(path, line, &key, &value)?,
+                "snapSizeLimitInKb" | "zookeeper.snapSizeLimitInKb" => {
+                    cfg.snap_size_limit_kb = number(path, line, &key, &value)?
+                }
+                "txnLogSizeLimitInKb" | "zookeeper.txnLogSizeLimitInKb" => {
+                    cfg.txn_log_size_limit_kb = number(path, line, &key, &value)?
+                }
                 "fsync.warningthresholdms" | "zookeeper.fsync.warningthresholdms" => {
                     cfg.fsync_warning_threshold_ms = number(path, line, &key, &value)?
                 }
@@ -307,6 +322,20 @@ mod tests {
         let c = parse("zookeeper.fsync.warningthresholdms=250\n").unwrap();
         assert_eq!(c.fsync_warning_threshold_ms, 250);
         assert!(parse("fsync.warningthresholdms=slow\n").is_err());
+    }
+
+    #[test]
+    fn log_and_snapshot_size_limits_under_either_name() {
+        let c = parse("").unwrap();
+        assert_eq!(
+            (c.snap_size_limit_kb, c.txn_log_size_limit_kb),
+            (4_194_304, -1)
+        );
+        let c = parse("snapSizeLimitInKb=100\nzookeeper.txnLogSizeLimitInKb=64\n").unwrap();
+        assert_eq!((c.snap_size_limit_kb, c.txn_log_size_limit_kb), (100, 64));
+        let c = parse("zookeeper.snapSizeLimitInKb=0\ntxnLogSizeLimitInKb=32\n").unwrap();
+        assert_eq!((c.snap_size_limit_kb, c.txn_log_size_limit_kb), (0, 32));
+        assert!(parse("txnLogSizeLimitInKb=big\n").is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! - [`snapstream`]: the checked/gzip/snappy streams a snapshot is written through.
 //! - [`digest`]: the tree digest of `DigestCalculator` (3.6+), optional in logs and snapshots.
 //! - [`purge`]: retention as `PurgeTxnLog.purge` (autopurge).
+//! - [`roll_policy`]: when the log rolls, and when a snapshot is due.
 //!
 //! Everything here is plain blocking `std::fs` IO: run it off the event loop.
 
@@ -21,6 +22,7 @@ mod direct_write;
 pub mod entry;
 pub mod log_reader;
 pub mod purge;
+mod roll_policy;
 pub mod snapshot;
 pub mod snapstream;
 pub mod txnlog;
@@ -32,12 +34,13 @@ pub use digest::{node_digest, ZxidDigest, DIGEST_VERSION};
 pub use entry::{FileHeader, LogEntry, SNAP_MAGIC, TXNLOG_MAGIC};
 pub use log_reader::{replay, truncate_at, LogReplay, TornTail, TxnLogIter};
 pub use purge::purge;
+pub use roll_policy::{Roll, RollPolicy};
 pub use snapshot::{
     find_valid_snapshot, load_valid_snapshot, put_node, read_snapshot, save_snapshot, Snapshot,
     SnapshotNode, SnapshotReader, SnapshotSource, SnapshotTrailer, SnapshotWriter,
 };
 pub use snapstream::Compression;
-pub use txnlog::{PendingSync, RollPolicy, TxnLogOptions, TxnLogWriter};
+pub use txnlog::{PendingSync, TxnLogOptions, TxnLogWriter};
 pub use write_behind::drop_cached_pages;
 
 pub use crate::proto::txn::TxnDigest;

@@ -33,8 +33,8 @@
 //! ([`PersistError::Failed`]): what reached the disk is unknown, and a server
 //! must stop acknowledging writes rather than acknowledge what may be lost.
 //!
-//! When to roll is the caller's decision; [`RollPolicy`] is ZooKeeper's rule
-//! (`SyncRequestProcessor.shouldSnapshot`).
+//! When to roll is the caller's decision; [`RollPolicy`](super::RollPolicy)
+//! is ZooKeeper's rule.
 
 use std::fs::File;
 use std::io::Write;
@@ -44,7 +44,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use rand::Rng;
 
 use super::entry::{encode_log_entry, FileHeader};
 use super::{io_err, log_file_name, sync_dir, unfinished_log_file_name, PersistError, Result};
@@ -137,6 +136,8 @@ pub struct TxnLogWriter {
     to_sync: Vec<OpenLog>,
     dir_dirty: bool,
     last_zxid: i64,
+    /// Txns and bytes of entries appended since the writer was opened.
+    appended: (u64, u64),
     failed: Option<PathBuf>,
 }
 
@@ -155,6 +156,7 @@ impl TxnLogWriter {
             to_sync: Vec::new(),
             dir_dirty: false,
             last_zxid: 0,
+            appended: (0, 0),
             failed: None,
         })
     }
@@ -183,7 +185,10 @@ impl TxnLogWriter {
             let r = self.create_file(zxid);
             self.guard(r)?;
         }
+        let before = self.pending.len();
         encode_log_entry(txn, digest, &mut self.pending);
+        self.appended.0 += 1;
+        self.appended.1 += (self.pending.len() - before) as u64;
         if let Some(cur) = self.current.as_mut() {
             cur.txns += 1;
         }
@@ -258,6 +263,12 @@ impl TxnLogWriter {
     /// Bytes of entries in the current file, committed or not (without padding).
     pub fn current_file_bytes(&self) -> u64 {
         self.current.as_ref().map_or(0, |c| c.position) + self.pending.len() as u64
+    }
+
+    /// Txns and bytes of entries appended since the writer was opened, across
+    /// every file it wrote.
+    pub fn appended(&self) -> (u64, u64) {
+        self.appended
     }
 
     /// The highest zxid appended.
@@ -414,55 +425,6 @@ impl PendingSync {
     }
 }
 
-/// ZooKeeper's rule for rolling the log and taking a snapshot
-/// (`SyncRequestProcessor.shouldSnapshot` / `resetSnapshotStats`): after more
-/// than `snapCount/2 + r` txns, r random in `[0, snapCount/2)`, or more than
-/// `snapSizeLimit/2 + s` bytes of log, so that servers of an ensemble do not
-/// all snapshot at once. `zookeeper.snapCount` defaults to 100 000 (at least
-/// 2), `zookeeper.snapSizeLimitInKb` to 4 GiB (0 or less disables it).
-#[derive(Debug, Clone)]
-pub struct RollPolicy {
-    snap_count: i64,
-    snap_size_bytes: i64,
-    rand_roll: i64,
-    rand_size: i64,
-}
-
-impl RollPolicy {
-    pub const DEFAULT_SNAP_COUNT: i64 = 100_000;
-    pub const DEFAULT_SNAP_SIZE_BYTES: i64 = 4 * 1024 * 1024 * 1024;
-
-    pub fn new(snap_count: i64, snap_size_bytes: i64) -> RollPolicy {
-        let mut p = RollPolicy {
-            snap_count: snap_count.max(2),
-            snap_size_bytes,
-            rand_roll: 0,
-            rand_size: 0,
-        };
-        p.reset();
-        p
-    }
-
-    /// Draws new random offsets; call after every roll.
-    pub fn reset(&mut self) {
-        let mut rng = rand::thread_rng();
-        self.rand_roll = rng.gen_range(0..self.snap_count / 2);
-        self.rand_size = if self.snap_size_bytes / 2 > 0 {
-            rng.gen_range(0..self.snap_size_bytes / 2)
-        } else {
-            0
-        };
-    }
-
-    /// Whether to roll the log (and snapshot) after `txns` txns and `bytes`
-    /// bytes of log since the last roll.
-    pub fn should_roll(&self, txns: u64, bytes: u64) -> bool {
-        txns as i64 > self.snap_count / 2 + self.rand_roll
-            || (self.snap_size_bytes > 0
-                && bytes as i64 > self.snap_size_bytes / 2 + self.rand_size)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,15 +437,5 @@ mod tests {
         assert_eq!(padded_size(0, 10_000, 1024), 10_000);
         assert_eq!(padded_size(10_000, 10_000, 0), 10_000);
         assert_eq!(padded_size(5000, 4096, 1024), 5120);
-    }
-
-    #[test]
-    fn roll_policy_window() {
-        let p = RollPolicy::new(10, 0);
-        assert!(!p.should_roll(5, u64::MAX));
-        assert!(p.should_roll(10, 0));
-        let p = RollPolicy::new(1_000_000, 100);
-        assert!(p.should_roll(0, 101));
-        assert!(!p.should_roll(0, 50));
     }
 }

@@ -38,7 +38,11 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
         fsync_warning_ms: config.fsync_warning_threshold_ms,
         ..TxnLogOptions::default()
     }
-    .with_prealloc_kb(config.pre_alloc_size_kb);
+    .with_prealloc_kb(match config.txn_log_size_limit_kb {
+        // The size limit also caps the preallocation, as ZooKeeper documents it.
+        limit if limit > 0 => config.pre_alloc_size_kb.min(limit as u64),
+        _ => config.pre_alloc_size_kb,
+    });
     let writer = TxnLogWriter::open(&dirs.log_dir, log_options)
         .map_err(|e| startup_error("cannot open the transaction log", e))?;
     let restored = recovered.sessions.clone();

@@ -10,8 +10,9 @@
 //!
 //! A reply to a write leaves only after its txn is on disk, and reads wait
 //! behind the writes that came before them (as in `SyncRequestProcessor`).
-//! Every `snapCount` txns (randomised) the writer rolls the log and asks the
-//! snapshotter for a snapshot; its write-outs keep the log file zeroed ahead
+//! Every `snapCount` txns or `snapSizeLimitInKb` of log (randomised) the
+//! writer rolls the log and asks the snapshotter for a snapshot; past
+//! `txnLogSizeLimitInKb` it only rolls the log ([`RollPolicy`]). Its write-outs keep the log file zeroed ahead
 //! of the write position, so most fsyncs flush only data. If the disk fails,
 //! or a log thread hits an internal error (a panic is caught and taken as a
 //! failed write), nothing more is acknowledged: the writers of unsynced txns
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use crate::persistence::{PendingSync, RollPolicy, TxnDigest, TxnLogWriter, DIGEST_VERSION};
+use crate::persistence::{PendingSync, Roll, RollPolicy, TxnDigest, TxnLogWriter, DIGEST_VERSION};
 use crate::server::final_stage::{Apply, FinalStage};
 use crate::server::log_metrics::millis;
 use crate::server::pipeline::Work;
@@ -63,9 +64,11 @@ impl SyncStage {
     pub fn new(writer: TxnLogWriter, targets: LogTargets) -> Self {
         let (tx, rx) = mpsc::channel();
         let (to_syncer, written) = mpsc::channel();
+        let config = &targets.shared.config;
         let policy = RollPolicy::new(
-            targets.shared.config.snap_count,
-            RollPolicy::DEFAULT_SNAP_SIZE_BYTES,
+            config.snap_count,
+            config.snap_size_limit_kb.saturating_mul(1024),
+            config.txn_log_size_limit_kb.saturating_mul(1024),
         );
         let durable = Arc::new(Durable {
             targets,
@@ -166,14 +169,17 @@ fn write_loop(
         if !(appended && ok) {
             continue;
         }
-        if policy.should_roll(writer.txns_in_current_file(), writer.current_file_bytes()) {
-            match writer.roll() {
-                Ok(()) => {
-                    policy.reset();
-                    durable.targets.snapshotter.request();
-                }
-                Err(e) => tracing::error!("Rolling the transaction log failed: {e}"),
+        let roll = policy.decide(writer.appended(), writer.current_file_bytes());
+        if roll == Roll::No {
+            continue;
+        }
+        match writer.roll() {
+            Ok(()) if roll == Roll::LogAndSnapshot => {
+                policy.snapshot_taken(writer.appended());
+                durable.targets.snapshotter.request();
             }
+            Ok(()) => {}
+            Err(e) => tracing::error!("Rolling the transaction log failed: {e}"),
         }
     }
 }
