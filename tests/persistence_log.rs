@@ -159,7 +159,7 @@ fn uncommitted_appends_are_not_on_disk_and_commit_writes_them() {
     assert!(read_all(d.path(), 0).0.is_empty());
     w.commit().unwrap();
     assert_eq!(read_all(d.path(), 0).0.len(), 2);
-    assert_eq!(w.txns_in_current_file(), 2);
+    assert_eq!(w.appended().0, 2);
     assert_eq!(w.last_zxid(), 2);
 }
 

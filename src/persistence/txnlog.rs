@@ -122,7 +122,6 @@ struct OpenLog {
     size: u64,
     /// The preallocation after this offset is still a hole.
     zeroed_to: u64,
-    txns: u64,
 }
 
 /// Appends txns to the log in `dataLogDir/version-2`; see the module docs.
@@ -189,9 +188,6 @@ impl TxnLogWriter {
         encode_log_entry(txn, digest, &mut self.pending);
         self.appended.0 += 1;
         self.appended.1 += (self.pending.len() - before) as u64;
-        if let Some(cur) = self.current.as_mut() {
-            cur.txns += 1;
-        }
         Ok(())
     }
 
@@ -253,11 +249,6 @@ impl TxnLogWriter {
     /// The file being appended to, if one is open.
     pub fn current_file(&self) -> Option<&Path> {
         self.current.as_ref().map(|c| &*c.path)
-    }
-
-    /// Txns appended to the current file.
-    pub fn txns_in_current_file(&self) -> u64 {
-        self.current.as_ref().map_or(0, |c| c.txns)
     }
 
     /// Bytes of entries in the current file, committed or not (without padding).
@@ -326,7 +317,6 @@ impl TxnLogWriter {
             position,
             size: position,
             zeroed_to: position,
-            txns: 0,
         });
         Ok(())
     }
