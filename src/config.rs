@@ -64,6 +64,11 @@ pub struct Config {
     /// A log file rolls once it holds more than this many KB of entries
     /// (`txnLogSizeLimitInKb`; -1, the default, or 0: no limit).
     pub txn_log_size_limit_kb: i64,
+    /// Start from the logs alone when there is no snapshot
+    /// (`snapshot.trust.empty`, false: such a data dir is refused, as it
+    /// may have lost its snapshots; ZooKeeper's escape hatch for data dirs
+    /// of 3.4, which took no snapshot of an empty tree).
+    pub snapshot_trust_empty: bool,
     /// An fsync of the log slower than this many ms is logged
     /// (`fsync.warningthresholdms`, a system property in ZooKeeper that
     /// zoo.cfg sets too; -1 logs every fsync).
@@ -105,6 +110,7 @@ impl Config {
             pre_alloc_size_kb: 65536,
             snap_size_limit_kb: RollPolicy::DEFAULT_SNAP_SIZE_KB,
             txn_log_size_limit_kb: -1,
+            snapshot_trust_empty: false,
             fsync_warning_threshold_ms: DEFAULT_FSYNC_WARNING_MS,
             snap_retain_count: 3,
             purge_interval_hours: 0,
@@ -208,6 +214,13 @@ impl Config {
                 }
                 "txnLogSizeLimitInKb" | "zookeeper.txnLogSizeLimitInKb" => {
                     cfg.txn_log_size_limit_kb = number(path, line, &key, &value)?
+                }
+                "snapshot.trust.empty" | "zookeeper.snapshot.trust.empty" => {
+                    cfg.snapshot_trust_empty = match value.to_ascii_lowercase().as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad("must be true or false")),
+                    }
                 }
                 "fsync.warningthresholdms" | "zookeeper.fsync.warningthresholdms" => {
                     cfg.fsync_warning_threshold_ms = number(path, line, &key, &value)?
@@ -336,6 +349,22 @@ mod tests {
         let c = parse("zookeeper.snapSizeLimitInKb=0\ntxnLogSizeLimitInKb=32\n").unwrap();
         assert_eq!((c.snap_size_limit_kb, c.txn_log_size_limit_kb), (0, 32));
         assert!(parse("txnLogSizeLimitInKb=big\n").is_err());
+    }
+
+    #[test]
+    fn trusting_a_data_dir_without_snapshots() {
+        assert!(!parse("").unwrap().snapshot_trust_empty);
+        assert!(
+            parse("snapshot.trust.empty=true\n")
+                .unwrap()
+                .snapshot_trust_empty
+        );
+        assert!(
+            parse("zookeeper.snapshot.trust.empty=TRUE\n")
+                .unwrap()
+                .snapshot_trust_empty
+        );
+        assert!(parse("snapshot.trust.empty=yes\n").is_err());
     }
 
     #[test]

@@ -483,6 +483,44 @@ fn flipped_byte_mid_log_refuses_to_start() {
 // -- (c) a missing log --------------------------------------------------------
 
 #[test]
+fn logs_without_a_snapshot_refuse_to_start_unless_trusted() {
+    let mut server = server_with_nodes(50, "");
+    assert!(!logs(&server).is_empty(), "no log written");
+    for (_, s) in snapshots(&server) {
+        std::fs::remove_file(s).unwrap();
+    }
+
+    server.respawn();
+    let status = server.wait_exit(Duration::from_secs(30));
+    let run_log = server.run_log();
+    match status {
+        None => {
+            panic!("server still running 30 s after start with logs and no snapshot:\n{run_log}")
+        }
+        Some(s) => assert!(!s.success(), "exited with success:\n{run_log}"),
+    }
+    assert!(
+        run_log.contains("No snapshot found") || run_log.contains("no snapshot found"),
+        "the refusal does not say why:\n{run_log}"
+    );
+
+    // ZooKeeper's escape hatch for data dirs of 3.4: replay the logs alone.
+    let cfg = server.dir.path().join("zoo.cfg");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("snapshot.trust.empty=true\n");
+    std::fs::write(&cfg, text).unwrap();
+    server.restart();
+    assert!(
+        server
+            .run_log()
+            .contains("This should only be allowed during upgrading"),
+        "no warning:\n{}",
+        server.run_log()
+    );
+    assert_nodes(&server, 0..50, &[]);
+}
+
+#[test]
 fn missing_log_refuses_to_start() {
     let mut server = server_with_nodes(200, "snapCount=20");
     let all_logs = logs(&server);

@@ -34,8 +34,8 @@ pub struct Recovered {
 /// `startup_txns_loaded` and `startup_txns_load_time`.
 pub struct StartupTimings {
     pub snap_load: Duration,
-    /// Txns replayed over a snapshot, and how long that took (`None` for a
-    /// new data dir, which ZooKeeper does not count either).
+    /// Txns replayed, and how long that took (`None` for a new data dir,
+    /// which ZooKeeper does not count either).
     pub txns: Option<(u64, Duration)>,
 }
 
@@ -171,11 +171,19 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
         }
         None => {
             if !list_files(&dirs.log_dir, LOG_PREFIX)?.is_empty() {
-                return Err(PersistError::Invalid(format!(
-                    "no snapshot found in {}, but there are log entries in {}: refusing to start",
+                if !config.snapshot_trust_empty {
+                    return Err(PersistError::Invalid(format!(
+                        "no snapshot found in {}, but there are log entries in {}: refusing to start \
+                         (snapshot.trust.empty=true replays the logs alone, for data dirs of ZooKeeper 3.4)",
+                        dirs.snap_dir.display(),
+                        dirs.log_dir.display()
+                    )));
+                }
+                tracing::warn!(
+                    "No snapshot found in {}, but there are log entries in {}. This should only be allowed during upgrading.",
                     dirs.snap_dir.display(),
                     dirs.log_dir.display()
-                )));
+                );
             }
             (fresh(), 0, dirs.snap_dir.clone())
         }
@@ -216,7 +224,8 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
     );
     let timings = StartupTimings {
         snap_load,
-        txns: from_snapshot.then(|| (outcome.txns, started.elapsed() - snap_load)),
+        txns: (from_snapshot || outcome.txns > 0)
+            .then(|| (outcome.txns, started.elapsed() - snap_load)),
     };
     Ok(Recovered {
         tree,
