@@ -12,12 +12,13 @@
 //! behind the writes that came before them (as in `SyncRequestProcessor`).
 //! Every `snapCount` txns or `snapSizeLimitInKb` of log (randomised) the
 //! writer rolls the log and asks the snapshotter for a snapshot; past
-//! `txnLogSizeLimitInKb` it only rolls the log ([`RollPolicy`]). Its write-outs keep the log file zeroed ahead
-//! of the write position, so most fsyncs flush only data. If the disk fails,
-//! or a log thread hits an internal error (a panic is caught and taken as a
-//! failed write), nothing more is acknowledged: the writers of unsynced txns
-//! are disconnected (outcome unknown, as with any lost connection) and prep
-//! refuses new writes.
+//! `txnLogSizeLimitInKb` it only rolls the log ([`RollPolicy`]). Its
+//! write-outs keep the log file zeroed ahead of the write position, so most
+//! fsyncs flush only data. If the disk fails, or a log thread hits an
+//! internal error (a panic is caught and taken as a failed write), nothing
+//! more is acknowledged: the writers of unsynced txns are disconnected
+//! (outcome unknown, as with any lost connection) and prep refuses new
+//! writes.
 //!
 //! Both threads report to [`LogMetrics`](crate::server::log_metrics::LogMetrics)
 //! what `SyncRequestProcessor` and `FileTxnLog` report in ZooKeeper's `mntr`:
