@@ -81,3 +81,22 @@ def test_fsyncs_under_the_default_threshold_are_not_logged(server, zk):
     for i in range(10):
         zk.create(f"/fast{i}", b"x")
     assert "fsync-ing the write ahead log" not in server.log_path.read_text(errors="replace")
+
+
+LOG_KEY = re.compile(
+    r"zk_((avg|min|max|cnt|sum|p50|p95|p99|p999)_"
+    r"(fsynctime|snapshottime|sync_processor_\w+|sync_process_time|startup_\w+)"
+    r"|sync_processor_request_queued)"
+)
+
+
+def test_every_log_and_snapshot_key_zookeeper_reports_is_there(oracle_and_candidate, kazoo_factory):
+    """The same keys for the log stage, the snapshots and the start-up load
+    (68 in ZooKeeper 3.8), so a dashboard built on one reads the other."""
+    keys = []
+    for srv in oracle_and_candidate:
+        kazoo_factory(srv).create("/k", b"x")
+        keys.append({k for k in mntr(srv) if LOG_KEY.fullmatch(k)})
+    oracle, cand = keys
+    assert len(oracle) >= 60, sorted(oracle)
+    assert cand == oracle, f"missing {sorted(oracle - cand)}, extra {sorted(cand - oracle)}"
