@@ -198,3 +198,30 @@ def test_snapshot_comparer_finds_our_snapshot_the_same_as_zookeepers(oracle_and_
     left, right = tree_summaries(out)
     assert left and left[0] != "Node count: 0", out
     assert right == left, out
+
+
+def test_log_chopper_cuts_our_log_and_the_server_starts_on_the_result(server, kazoo_factory):
+    """ZooKeeper's `LogChopper` (how an operator drops the txns after a zxid)
+    reads the server's log and writes a copy that ends at a given zxid, in
+    ZooKeeper's own writer's layout (no preallocation); the server starts on
+    it with exactly the txns up to that zxid, and goes on writing."""
+    zk = kazoo_factory(server)
+    zk.create("/chop", b"")
+    zxids = [zk.create(f"/chop/n{i}", f"v{i}".encode(), include_data=True)[1].czxid for i in range(20)]
+    zk.stop()
+    server.stop()
+
+    v2 = server.data_dir / "version-2"
+    logs = sorted(v2.glob("log.*"), key=zxid_of)
+    assert len(logs) == 1, [p.name for p in logs]
+    chopped = v2 / "chopped"
+    out = run_tool("org.apache.zookeeper.server.util.LogChopper", hex(zxids[9]), str(logs[0]), str(chopped))
+    assert "ZooKeeper Transactional Log File" in out, out
+    chopped.replace(logs[0])
+
+    server.start()
+    zk = kazoo_factory(server)
+    assert sorted(zk.get_children("/chop")) == sorted(f"n{i}" for i in range(10))
+    assert zk.get("/chop/n9")[0] == b"v9"
+    stat = zk.create("/chop/after", b"a", include_data=True)[1]
+    assert stat.czxid > zxids[9]
