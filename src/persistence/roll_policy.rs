@@ -109,15 +109,17 @@ mod tests {
 
     #[test]
     fn counts_run_from_the_last_snapshot_not_the_last_roll() {
-        let mut p = RollPolicy::new(10, 0, 1000);
-        // Past the size limit of the file: a roll without a snapshot.
-        assert_eq!(p.decide((3, 1500), 1500), Roll::Log);
-        // After that roll the new file is small, but the txns since the
-        // last snapshot still count.
-        assert_eq!(p.decide((10, 1600), 100), Roll::LogAndSnapshot);
-        p.snapshot_taken((10, 1600));
-        assert_eq!(p.decide((12, 1700), 100), Roll::No);
-        assert_eq!(p.decide((12, 2800), 1200), Roll::Log);
+        // snapCount 100: a snapshot is due after more than 50 to 99 txns.
+        let mut p = RollPolicy::new(100, 0, 1000);
+        // Past the size limit of the file after 50 txns (never due): a roll
+        // without a snapshot.
+        assert_eq!(p.decide((50, 1500), 1500), Roll::Log);
+        // 50 txns later the new file holds only 50 (never due on its own),
+        // but the 100 since the last snapshot always are.
+        assert_eq!(p.decide((100, 1600), 100), Roll::LogAndSnapshot);
+        p.snapshot_taken((100, 1600));
+        assert_eq!(p.decide((102, 1700), 100), Roll::No);
+        assert_eq!(p.decide((102, 2800), 1200), Roll::Log);
     }
 
     #[test]
