@@ -139,10 +139,10 @@ fn summary_lines(s: &Latency, name: &str, out: &mut Vec<(String, String)>) {
 /// The log stage's and the snapshotter's metrics.
 pub struct LogMetrics {
     /// `sync_processor_request_queued`: items handed to the log stage.
-    pub queued: AtomicU64,
+    queued: AtomicU64,
     /// `sync_processor_queue_size`: items still waiting as the writer takes
     /// each one (see [`LogMetrics::taken`]).
-    pub queue_size: Latency,
+    queue_size: Latency,
     /// `sync_processor_queue_time_ms`: per item, from queued to taken by the writer.
     pub queue_time: Percentiles,
     /// `sync_process_time`: per item, the time to append and write its batch.

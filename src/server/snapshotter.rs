@@ -247,8 +247,11 @@ fn write_snapshot(
         }
     };
     let path = writer.finish(Some(digest))?;
-    let metrics = &shared.stats.log;
-    metrics.snapshot_time.add(millis(started.elapsed()));
+    shared
+        .stats
+        .log
+        .snapshot_time
+        .add(millis(started.elapsed()));
     tracing::info!(
         "Snapshot {} written ({nodes} nodes) in {:?}",
         path.display(),
