@@ -14,11 +14,16 @@
 #   idle   for each server (fresh): RSS before and after IDLE_SESSIONS idle
 #          sessions held with pings (`--mode idle-sessions`); delta per session.
 #   fsync  four servers at once (each with forceSync=yes and =no): set-heavy
-#          SESSIONS x INFLIGHT for DURATION s, FSYNC_ROUNDS alternating rounds.
+#          SESSIONS x INFLIGHT for DURATION s, FSYNC_ROUNDS alternating rounds;
+#          after each round, FSYNC_FLOOR_SAMPLES synced writes of
+#          FSYNC_FLOOR_BYTES in the same temp dir (`--mode floor`), the cost of
+#          one group commit on this disk that minute: with the servers idle,
+#          and during an unmeasured forceSync=no load.
 #
 # Environment (defaults in brackets): NODES [1000000] PARENTS [10]
 #   VALUE_SIZE [100] POP_SESSIONS [16] POP_INFLIGHT [64] SETTLE [10]
 #   REC_REPEATS [1] IDLE_SESSIONS [10000] FSYNC_ROUNDS [3] DURATION [6]
+#   FSYNC_FLOOR_SAMPLES [5000] FSYNC_FLOOR_BYTES [8192]
 #   WARMUP [2] SESSIONS [16] INFLIGHT [8] KEYS [1000] SNAPCOUNT [] (zoo.cfg
 #   snapCount for the load phase; server default when empty) ZK_JAVA_OPTS []
 #   SERVERS ["zookeeper ferrokeeper"] (load and idle phases)
@@ -38,6 +43,8 @@ SETTLE=${SETTLE:-10}
 REC_REPEATS=${REC_REPEATS:-1}
 IDLE_SESSIONS=${IDLE_SESSIONS:-10000}
 FSYNC_ROUNDS=${FSYNC_ROUNDS:-3}
+FSYNC_FLOOR_SAMPLES=${FSYNC_FLOOR_SAMPLES:-5000}
+FSYNC_FLOOR_BYTES=${FSYNC_FLOOR_BYTES:-8192}
 DURATION=${DURATION:-6}
 WARMUP=${WARMUP:-2}
 SESSIONS=${SESSIONS:-16}
@@ -130,7 +137,7 @@ probe() { # port path since_ns -> prints ready_ms
     echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
     echo "zookeeper: Debian $ZK_VERSION, $(java -version 2>&1 | head -1)"
     echo "ferrokeeper: ${FK_REV:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty tree)')}"
-    echo "settings: PHASES=\"$PHASES\" SERVERS=\"$SERVERS\" ZK_JAVA_OPTS=\"$ZK_JAVA_OPTS\" NODES=$NODES PARENTS=$PARENTS VALUE_SIZE=$VALUE_SIZE POP_SESSIONS=$POP_SESSIONS POP_INFLIGHT=$POP_INFLIGHT SETTLE=$SETTLE REC_REPEATS=$REC_REPEATS IDLE_SESSIONS=$IDLE_SESSIONS FSYNC_ROUNDS=$FSYNC_ROUNDS DURATION=$DURATION SESSIONS=$SESSIONS INFLIGHT=$INFLIGHT SNAPCOUNT=${SNAPCOUNT:-default}"
+    echo "settings: PHASES=\"$PHASES\" SERVERS=\"$SERVERS\" ZK_JAVA_OPTS=\"$ZK_JAVA_OPTS\" NODES=$NODES PARENTS=$PARENTS VALUE_SIZE=$VALUE_SIZE POP_SESSIONS=$POP_SESSIONS POP_INFLIGHT=$POP_INFLIGHT SETTLE=$SETTLE REC_REPEATS=$REC_REPEATS IDLE_SESSIONS=$IDLE_SESSIONS FSYNC_ROUNDS=$FSYNC_ROUNDS FSYNC_FLOOR_SAMPLES=$FSYNC_FLOOR_SAMPLES FSYNC_FLOOR_BYTES=$FSYNC_FLOOR_BYTES DURATION=$DURATION SESSIONS=$SESSIONS INFLIGHT=$INFLIGHT SNAPCOUNT=${SNAPCOUNT:-default}"
     echo "ulimit -n: $(ulimit -n)"
     echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"
@@ -212,6 +219,17 @@ phase_idle() { # kind
     rm -rf "$dir"
 }
 
+# fsync_floor ROUND STATE: one floor probe in the fsync phase's temp dir.
+fsync_floor() {
+    local floor=$OUT/fsync.floor.$2.$1
+    if "$BENCH" --mode floor --dir "$WORK" --samples "$FSYNC_FLOOR_SAMPLES" \
+        --value-size $((FSYNC_FLOOR_BYTES - 100)) --json "$floor.json" > "$floor.txt" 2>&1; then
+        record "{\"phase\": \"fsync-floor\", \"server\": \"machine\", \"state\": \"$2\", \"round\": $1, \"json\": \"$floor.json\"}"
+    else
+        log "round $1: $2 floor probe failed (see $floor.txt)"
+    fi
+}
+
 phase_fsync() {
     local kind fs port pid round
     declare -A PORT SPID
@@ -244,6 +262,18 @@ phase_fsync() {
                 log "round $round: $kind forceSync=$fs: $(grep -m1 -i 'total' "$base.txt" || true)"
             done
         done
+        # What one group commit costs on this disk this minute, with no server
+        # code involved: synced writes of about one set-heavy batch, first
+        # with the servers idle, then while the machine is as busy as in the
+        # rounds (an unmeasured forceSync=no load on ferrokeeper beside it).
+        fsync_floor "$round" idle
+        "$BENCH" --server "127.0.0.1:${PORT[ferrokeeper-no]}" --quiet --mix set=100 --sessions "$SESSIONS" \
+            --inflight "$INFLIGHT" --value-size "$VALUE_SIZE" --keys "$KEYS" --duration 4 --warmup 0 \
+            > /dev/null 2>&1 &
+        local load=$!
+        sleep 1
+        fsync_floor "$round" loaded
+        wait "$load" || true
     done
     # Evidence, not figures: syscall counts of ferrokeeper under the same load
     # (one extra run per setting under strace -c; strace slows it down).

@@ -27,6 +27,49 @@ def median(xs):
     return statistics.median(xs) if xs else 0
 
 
+def print_fsync_cost(fs, floors):
+    """Per round: what fsync adds to ferrokeeper's mean write latency, beside
+    what one group commit costs on this disk with no server code involved
+    (idle, and with the machine under the same load), and the yes/no ratio
+    those costs would allow."""
+    mean, in_flight = {}, 0
+    for r in fs:
+        if r["server"] == "ferrokeeper" and os.path.exists(r["json"]):
+            run = json.load(open(r["json"]))
+            mean[(r["round"], r["force_sync"])] = run["total"]["latency_us"]["mean"]
+            in_flight = run["params"]["sessions"] * run["params"]["inflight"]
+    probe = {}
+    for f in floors:
+        if os.path.exists(f["json"]):
+            probe[(f["round"], f["state"])] = json.load(open(f["json"]))
+    lines = []
+    for rnd in sorted({r for r, _ in probe}):
+        no, yes = mean.get((rnd, "no")), mean.get((rnd, "yes"))
+        idle, loaded = probe.get((rnd, "idle")), probe.get((rnd, "loaded"))
+        if no is None or yes is None or idle is None or loaded is None:
+            continue
+        f_idle, f_loaded = idle["fdatasync_us"]["mean"], loaded["fdatasync_us"]["mean"]
+        added = yes - no
+        lines.append(
+            f"| {rnd} | {no:,.0f} | {yes:,.0f} | {added:,.0f} | {f_idle:,.0f} | {f_loaded:,.0f} "
+            f"| {no / yes:.2f}x | {no / (no + 1.5 * f_idle):.2f}x | {no / (no + 1.5 * f_loaded):.2f}x |"
+        )
+        write_bytes = idle["write_bytes"]
+    if not lines:
+        return
+    print(f"\n#### What fsync adds to a write (ferrokeeper, mean latencies; F: write of {write_bytes:,} B + fdatasync, mean, no server code, after each round)\n")
+    print("| round | L: forceSync=no µs | forceSync=yes µs | added µs | F idle µs | F under load µs | yes/no = L / (L + added) | L / (L + 1.5 F idle) | L / (L + 1.5 F under load) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(lines))
+    print(
+        f"\nWith {in_flight} writes in flight, ops/s is {in_flight} / mean latency, so yes/no is L / (L + added)."
+        " Group commit adds at least one fdatasync to each write, and the disk runs one at a time,"
+        " so a write that arrives during one also waits for it to end, half of one on average:"
+        " added is about 1.5 F when the server adds nothing of its own. F under load is timed while"
+        " an unmeasured forceSync=no run keeps the machine as busy as the rounds do."
+    )
+
+
 def main(out):
     rows = [json.loads(l) for l in open(os.path.join(out, "results.jsonl")) if l.strip()]
     by = lambda phase, server: [r for r in rows if r["phase"] == phase and r["server"] == server]
@@ -144,6 +187,7 @@ def main(out):
                     if server == "ferrokeeper":
                         tgt = f">= 0.7x {verdict(r >= 0.7)}"
                 print(f"| {server} | {force} | {f['ops']:,.0f} | {rr} | {f['p50']:,.0f} | {f['p99']:,.0f} | {f['p999']:,.0f} | {f['cpu']:.2f} | {yn} | {tgt} |")
+        print_fsync_cost(fs, [r for r in rows if r["phase"] == "fsync-floor"])
         y, zy = fig("ferrokeeper", "yes"), fig("zookeeper", "yes")
         if y and zy:
             print(f"\nferrokeeper/ZooKeeper with forceSync=yes: {y['ops'] / zy['ops']:.2f}x ops/s, p99 {ratio(y['p99'], zy['p99'])}.")
