@@ -2,7 +2,8 @@
 """Summarize a bench/scale.sh run directory (results.jsonl) as markdown tables:
 memory with N znodes, recovery time, memory per idle session, durable write
 throughput (forceSync=yes vs no), with ratios ferrokeeper/ZooKeeper and the
-issue-3/issue-4 targets."""
+issue-3/issue-4 targets. Given several run directories, pools their forceSync
+rounds instead."""
 
 import json
 import os
@@ -205,5 +206,28 @@ def main(out):
                 print(f"\nferrokeeper forceSync={force} under strace -c ({ops:,} sets in 3 s): calls per set: {desc}.")
 
 
+def pool_fsync(outs):
+    """ferrokeeper's forceSync yes/no per round over several runs, and the
+    median of all those rounds: one run's median moves with the machine's
+    speed that minute."""
+    ratios = []
+    print("| run | yes/no per round |\n|---|---|")
+    for out in outs:
+        ops = {}
+        for line in open(os.path.join(out, "results.jsonl")):
+            r = json.loads(line) if line.strip() else {}
+            if r.get("phase") == "fsync" and r["server"] == "ferrokeeper" and os.path.exists(r["json"]):
+                ops[(r["round"], r["force_sync"])] = json.load(open(r["json"]))["total"]["ops_per_sec"]
+        run = [ops[(n, "yes")] / ops[(n, "no")] for n, fs in sorted(ops) if fs == "yes" and (n, "no") in ops]
+        ratios += run
+        print(f"| {out} | {', '.join(f'{x:.2f}x' for x in run)} |")
+    if ratios:
+        m = median(ratios)
+        print(f"\nMedian of {len(ratios)} rounds: {m:.2f}x (>= 0.7x {verdict(m >= 0.7)}).")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else ".")
+    if len(sys.argv) > 2:
+        pool_fsync(sys.argv[1:])
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else ".")
