@@ -42,7 +42,7 @@ def print_fsync_cost(fs, floors):
     probe = {}
     for f in floors:
         if os.path.exists(f["json"]):
-            probe[(f["round"], f["state"])] = json.load(open(f["json"]))
+            probe[(f["round"], f.get("state", "idle"))] = json.load(open(f["json"]))
     lines = []
     for rnd in sorted({r for r, _ in probe}):
         no, yes = mean.get((rnd, "no")), mean.get((rnd, "yes"))
