@@ -42,7 +42,7 @@ snapshot() {
 }
 
 measure() { # force_sync
-    local dir=$WORK/$1 port server load client
+    local dir=$WORK/$1 port server load
     mkdir -p "$dir/data"
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     printf 'tickTime=2000\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nforceSync=%s\n' \
@@ -56,10 +56,9 @@ measure() { # force_sync
     load=$!
     PIDS+=("$load")
     sleep "$WARMUP"
-    client=$(pgrep -n -f "ferrokeeper-bench --server 127.0.0.1:$port") || client=$load
-    snapshot "$server" "$client" > "$dir/before"
+    snapshot "$server" "$load" > "$dir/before"
     sleep "$WINDOW"
-    snapshot "$server" "$client" > "$dir/after"
+    snapshot "$server" "$load" > "$dir/after"
     wait "$load"
     echo "forceSync=$1, set-heavy ${SESSIONS}x${INFLIGHT}: $(awk '/^set/ {printf "%s sets/s, mean %s us", $4, $5}' "$dir/load.txt")"
     paste "$dir/before" "$dir/after" | awk -v w="$WINDOW" '$1 == $5 && $8 - $4 > 100 {
