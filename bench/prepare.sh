@@ -1,7 +1,9 @@
 # Shared set-up of the bench scripts (sourced, not run): Debian's Apache
 # ZooKeeper installed when missing, and the release binaries built unless
-# SKIP_BUILD=1. Expects log() and SKIP_BUILD; sets ZK_JAR and ZK_VERSION, and
-# defines wait_disk_quiet and write_cfg.
+# SKIP_BUILD=1. Expects log(), ROOT and SKIP_BUILD; sets ZK_JAR and
+# ZK_VERSION, and brings in the helpers of bench/common.sh.
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 ZK_JAR=/usr/share/java/zookeeper.jar
 if [ ! -f "$ZK_JAR" ] || ! command -v java >/dev/null; then
     log "installing Debian's zookeeper package"
@@ -15,42 +17,3 @@ if [ "$SKIP_BUILD" != 1 ]; then
     log "building ferrokeeper and ferrokeeper-bench (release)"
     cargo build --release --quiet --bin ferrokeeper --bin ferrokeeper-bench
 fi
-
-# wait_disk_quiet DIR: waits (up to DISK_QUIET_MAX s, default 180) until the
-# block device under DIR has had no discards for 6 s. Deleting a large data
-# dir on a file system mounted with `discard` trims for a minute or more,
-# and fsyncs queued behind the trims take milliseconds instead of ~100 µs:
-# a durable-write figure taken then measures the trim, not the server.
-wait_disk_quiet() {
-    local dev stat a b waited=0 quiet=0
-    dev=$(df -P "$1" | awk 'NR == 2 {print $1}')
-    dev=$(basename "$(readlink -f "$dev")")
-    stat=/sys/class/block/$dev/stat
-    [ -r "$stat" ] || return 0
-    a=$(awk '{print $14}' "$stat")
-    while [ "$quiet" -lt 6 ] && [ "$waited" -lt "${DISK_QUIET_MAX:-180}" ]; do
-        sleep 2
-        waited=$((waited + 2))
-        b=$(awk '{print $14}' "$stat")
-        if [ "${b:-0}" = "${a:-0}" ]; then quiet=$((quiet + 2)); else quiet=0; fi
-        a=$b
-    done
-    [ "$waited" -gt 6 ] && log "waited ${waited}s for $dev to finish discards"
-    return 0
-}
-
-# write_cfg DIR PORT EXTRA: DIR/zoo.cfg (and DIR/data) with the settings both
-# servers share in every bench run, plus EXTRA lines.
-write_cfg() { # dir port extra-lines
-    mkdir -p "$1/data"
-    cat > "$1/zoo.cfg" <<CFG
-tickTime=2000
-dataDir=$1/data
-clientPort=$2
-clientPortAddress=127.0.0.1
-maxClientCnxns=0
-admin.enableServer=false
-4lw.commands.whitelist=*
-$3
-CFG
-}

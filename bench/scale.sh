@@ -95,9 +95,6 @@ trap 'exit 130' INT TERM
 # 10,000 sessions need 10,000 descriptors in the client and in each server.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 STARTED_NS=0
 start_server() { # kind dir -> sets SERVER_PID, STARTED_NS

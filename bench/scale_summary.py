@@ -28,6 +28,11 @@ def median(xs):
     return statistics.median(xs) if xs else 0
 
 
+def results(out):
+    """The measurements of a run directory (results.jsonl)."""
+    return [json.loads(l) for l in open(os.path.join(out, "results.jsonl")) if l.strip()]
+
+
 def print_fsync_cost(fs, floors):
     """Per round: what fsync adds to ferrokeeper's mean write latency, beside
     what one group commit costs on this disk with no server code involved
@@ -72,7 +77,7 @@ def print_fsync_cost(fs, floors):
 
 
 def main(out):
-    rows = [json.loads(l) for l in open(os.path.join(out, "results.jsonl")) if l.strip()]
+    rows = results(out)
     by = lambda phase, server: [r for r in rows if r["phase"] == phase and r["server"] == server]
     print(open(os.path.join(out, "machine.txt")).read().rstrip().replace("\n", "  \n"))
     print()
@@ -214,9 +219,8 @@ def pool_fsync(outs):
     print("| run | yes/no per round |\n|---|---|")
     for out in outs:
         ops = {}
-        for line in open(os.path.join(out, "results.jsonl")):
-            r = json.loads(line) if line.strip() else {}
-            if r.get("phase") == "fsync" and r["server"] == "ferrokeeper" and os.path.exists(r["json"]):
+        for r in results(out):
+            if r["phase"] == "fsync" and r["server"] == "ferrokeeper" and os.path.exists(r["json"]):
                 ops[(r["round"], r["force_sync"])] = json.load(open(r["json"]))["total"]["ops_per_sec"]
         run = [ops[(n, "yes")] / ops[(n, "no")] for n, fs in sorted(ops) if fs == "yes" and (n, "no") in ops]
         ratios += run

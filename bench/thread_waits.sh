@@ -13,6 +13,10 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+log() { echo "[waits $(date +%H:%M:%S)] $*" >&2; }
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 SESSIONS=${SESSIONS:-16}
 INFLIGHT=${INFLIGHT:-8}
 WARMUP=${WARMUP:-3}
@@ -43,10 +47,8 @@ snapshot() {
 
 measure() { # force_sync
     local dir=$WORK/$1 port server load
-    mkdir -p "$dir/data"
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    printf 'tickTime=2000\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nforceSync=%s\n' \
-        "$dir/data" "$port" "$1" > "$dir/zoo.cfg"
+    port=$(free_port)
+    write_cfg "$dir" "$port" "forceSync=$1"
     RUST_LOG=warn "$FK" "$dir/zoo.cfg" > "$dir/server.log" 2>&1 &
     server=$!
     PIDS+=("$server")
