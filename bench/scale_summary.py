@@ -2,8 +2,8 @@
 """Summarize a bench/scale.sh run directory (results.jsonl) as markdown tables:
 memory with N znodes, recovery time, memory per idle session, durable write
 throughput (forceSync=yes vs no), with ratios ferrokeeper/ZooKeeper and the
-issue-3/issue-4 targets. Given several run directories, pools their forceSync
-rounds instead."""
+issue-3/issue-4 targets. Given several run directories, or `--pool` and one
+or more, pools their forceSync rounds instead."""
 
 import json
 import os
@@ -215,23 +215,35 @@ def pool_fsync(outs):
     """ferrokeeper's forceSync yes/no per round over several runs, and the
     median of all those rounds: one run's median moves with the machine's
     speed that minute."""
-    ratios = []
-    print("| run | yes/no per round |\n|---|---|")
+    ratios, yes_ops, no_ops = [], [], []
+    print("| run | yes/no per round | idle machine: round trip p50 µs, F mean µs (median of rounds) |\n|---|---|---|")
     for out in outs:
-        ops = {}
+        ops, trip, sync = {}, [], []
         for r in results(out):
             if r["phase"] == "fsync" and r["server"] == "ferrokeeper" and os.path.exists(r["json"]):
                 ops[(r["round"], r["force_sync"])] = json.load(open(r["json"]))["total"]["ops_per_sec"]
+            elif r["phase"] == "fsync-floor" and r.get("state", "idle") == "idle" and os.path.exists(r["json"]):
+                floor = json.load(open(r["json"]))
+                trip.append(floor["round_trip_us"]["p50"])
+                sync.append(floor["fdatasync_us"]["mean"])
         run = [ops[(n, "yes")] / ops[(n, "no")] for n, fs in sorted(ops) if fs == "yes" and (n, "no") in ops]
         ratios += run
-        print(f"| {out} | {', '.join(f'{x:.2f}x' for x in run)} |")
+        yes_ops += [v for (_, fs), v in ops.items() if fs == "yes"]
+        no_ops += [v for (_, fs), v in ops.items() if fs == "no"]
+        idle = f"{median(trip):.0f}, {median(sync):.0f}" if trip else "-"
+        print(f"| {out} | {', '.join(f'{x:.2f}x' for x in run)} | {idle} |")
     if ratios:
         m = median(ratios)
-        print(f"\nMedian of {len(ratios)} rounds: {m:.2f}x (>= 0.7x {verdict(m >= 0.7)}).")
+        print(
+            f"\nMedian of {len(ratios)} rounds: {m:.3f}x (>= 0.7x {verdict(m >= 0.7)});"
+            f" median sets/s {median(yes_ops):,.0f} with fsync, {median(no_ops):,.0f} without."
+        )
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2:
+    if sys.argv[1:2] == ["--pool"]:
+        pool_fsync(sys.argv[2:])
+    elif len(sys.argv) > 2:
         pool_fsync(sys.argv[1:])
     else:
         main(sys.argv[1] if len(sys.argv) > 1 else ".")
