@@ -18,7 +18,8 @@
 #          after each round, FSYNC_FLOOR_SAMPLES synced writes of
 #          FSYNC_FLOOR_BYTES in the same temp dir (`--mode floor`), the cost of
 #          one group commit on this disk that minute: with the servers idle,
-#          and during an unmeasured forceSync=no load.
+#          and during an unmeasured forceSync=no load. With FK_SYNC_CPU set,
+#          ferrokeeper's syncer thread (txn-sync) is pinned to that CPU.
 #
 # Environment (defaults in brackets): NODES [1000000] PARENTS [10]
 #   VALUE_SIZE [100] POP_SESSIONS [16] POP_INFLIGHT [64] SETTLE [10]
@@ -26,7 +27,7 @@
 #   FSYNC_FLOOR_SAMPLES [5000] FSYNC_FLOOR_BYTES [8192]
 #   WARMUP [2] SESSIONS [16] INFLIGHT [8] KEYS [1000] SNAPCOUNT [] (zoo.cfg
 #   snapCount for the load phase; server default when empty) ZK_JAVA_OPTS []
-#   SERVERS ["zookeeper ferrokeeper"] (load and idle phases)
+#   SERVERS ["zookeeper ferrokeeper"] (load and idle phases) FK_SYNC_CPU []
 #   SKIP_BUILD [0] FK_REV [git HEAD] OUT [target/bench-scale/<timestamp>] MIN_FREE_GB [15]
 set -euo pipefail
 
@@ -51,6 +52,7 @@ SESSIONS=${SESSIONS:-16}
 INFLIGHT=${INFLIGHT:-8}
 KEYS=${KEYS:-1000}
 SNAPCOUNT=${SNAPCOUNT:-}
+FK_SYNC_CPU=${FK_SYNC_CPU:-}
 ZK_JAVA_OPTS=${ZK_JAVA_OPTS:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
 MIN_FREE_GB=${MIN_FREE_GB:-15}
@@ -243,6 +245,14 @@ phase_fsync() {
         probe "${PORT[$k]}" / "$(date +%s%N)" > /dev/null
         "$BENCH" --server "127.0.0.1:${PORT[$k]}" --quiet --mix set=100 --duration 3 --warmup 0 > /dev/null 2>&1 || true
     done
+    if [ -n "$FK_SYNC_CPU" ]; then
+        for fs in yes no; do
+            for t in /proc/"${SPID[ferrokeeper-$fs]}"/task/*; do
+                if [ "$(cat "$t/comm")" = txn-sync ]; then taskset -p -c "$FK_SYNC_CPU" "${t##*/}" > /dev/null; fi
+            done
+        done
+        log "ferrokeeper's txn-sync threads pinned to CPU $FK_SYNC_CPU"
+    fi
     for round in $(seq "$FSYNC_ROUNDS"); do
         wait_disk_quiet "$WORK"
         for kind in zookeeper ferrokeeper; do
