@@ -1,9 +1,15 @@
 # Helpers shared by the bench scripts (sourced, not run), with no side effects
-# of their own: free_port, wait_disk_quiet and write_cfg. Expects log().
+# of their own: free_port, block_dev, wait_disk_quiet, write_cfg and
+# need_release_binaries. Expects log().
 
 # free_port: a loopback port nothing listens on now.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# block_dev DIR: the name of the block device under DIR's file system (vda).
+block_dev() {
+    basename "$(readlink -f "$(df -P "$1" | awk 'NR == 2 {print $1}')")"
 }
 
 # wait_disk_quiet DIR: waits (up to DISK_QUIET_MAX s, default 180) until the
@@ -13,8 +19,7 @@ free_port() {
 # a durable-write figure taken then measures the trim, not the server.
 wait_disk_quiet() {
     local dev stat a b waited=0 quiet=0
-    dev=$(df -P "$1" | awk 'NR == 2 {print $1}')
-    dev=$(basename "$(readlink -f "$dev")")
+    dev=$(block_dev "$1")
     stat=/sys/class/block/$dev/stat
     [ -r "$stat" ] || return 0
     a=$(awk '{print $14}' "$stat")
@@ -43,4 +48,11 @@ admin.enableServer=false
 4lw.commands.whitelist=*
 $3
 CFG
+}
+
+# need_release_binaries: exits unless target/release holds ferrokeeper and
+# ferrokeeper-bench (for the scripts that do not build them).
+need_release_binaries() {
+    [ -x target/release/ferrokeeper ] && [ -x target/release/ferrokeeper-bench ] \
+        || { echo "build first: cargo build --release" >&2; exit 1; }
 }

@@ -69,7 +69,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-
 wait_port() { # port pid name
     for _ in $(seq 300); do
         if ! kill -0 "$2" 2>/dev/null; then

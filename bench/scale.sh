@@ -97,7 +97,6 @@ trap 'exit 130' INT TERM
 # 10,000 sessions need 10,000 descriptors in the client and in each server.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-
 STARTED_NS=0
 start_server() { # kind dir -> sets SERVER_PID, STARTED_NS
     STARTED_NS=$(date +%s%N)

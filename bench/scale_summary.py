@@ -33,21 +33,35 @@ def results(out):
     return [json.loads(l) for l in open(os.path.join(out, "results.jsonl")) if l.strip()]
 
 
-def print_fsync_cost(fs, floors):
+def fsync_runs(rows):
+    """ferrokeeper's forceSync rounds: {(round, "yes"|"no"): the bench JSON}."""
+    return {
+        (r["round"], r["force_sync"]): json.load(open(r["json"]))
+        for r in rows
+        if r["phase"] == "fsync" and r["server"] == "ferrokeeper" and os.path.exists(r["json"])
+    }
+
+
+def floor_probes(rows):
+    """The fsync phase's floor probes: {(round, "idle"|"loaded"): the JSON}
+    (runs from before the state field have only idle ones)."""
+    return {
+        (r["round"], r.get("state", "idle")): json.load(open(r["json"]))
+        for r in rows
+        if r["phase"] == "fsync-floor" and os.path.exists(r["json"])
+    }
+
+
+def print_fsync_cost(rows):
     """Per round: what fsync adds to ferrokeeper's mean write latency, beside
     what one group commit costs on this disk with no server code involved
     (idle, and with the machine under the same load), and the yes/no ratio
     those costs would allow."""
     mean, in_flight = {}, 0
-    for r in fs:
-        if r["server"] == "ferrokeeper" and os.path.exists(r["json"]):
-            run = json.load(open(r["json"]))
-            mean[(r["round"], r["force_sync"])] = run["total"]["latency_us"]["mean"]
-            in_flight = run["params"]["sessions"] * run["params"]["inflight"]
-    probe = {}
-    for f in floors:
-        if os.path.exists(f["json"]):
-            probe[(f["round"], f.get("state", "idle"))] = json.load(open(f["json"]))
+    for key, run in fsync_runs(rows).items():
+        mean[key] = run["total"]["latency_us"]["mean"]
+        in_flight = run["params"]["sessions"] * run["params"]["inflight"]
+    probe = floor_probes(rows)
     lines = []
     for rnd in sorted({r for r, _ in probe}):
         no, yes = mean.get((rnd, "no")), mean.get((rnd, "yes"))
@@ -193,7 +207,7 @@ def main(out):
                     if server == "ferrokeeper":
                         tgt = f">= 0.7x {verdict(r >= 0.7)}"
                 print(f"| {server} | {force} | {f['ops']:,.0f} | {rr} | {f['p50']:,.0f} | {f['p99']:,.0f} | {f['p999']:,.0f} | {f['cpu']:.2f} | {yn} | {tgt} |")
-        print_fsync_cost(fs, [r for r in rows if r["phase"] == "fsync-floor"])
+        print_fsync_cost(rows)
         y, zy = fig("ferrokeeper", "yes"), fig("zookeeper", "yes")
         if y and zy:
             print(f"\nferrokeeper/ZooKeeper with forceSync=yes: {y['ops'] / zy['ops']:.2f}x ops/s, p99 {ratio(y['p99'], zy['p99'])}.")
@@ -218,14 +232,11 @@ def pool_fsync(outs):
     ratios, yes_ops, no_ops = [], [], []
     print("| run | yes/no per round | idle machine: round trip p50 µs, F mean µs (median of rounds) |\n|---|---|---|")
     for out in outs:
-        ops, trip, sync = {}, [], []
-        for r in results(out):
-            if r["phase"] == "fsync" and r["server"] == "ferrokeeper" and os.path.exists(r["json"]):
-                ops[(r["round"], r["force_sync"])] = json.load(open(r["json"]))["total"]["ops_per_sec"]
-            elif r["phase"] == "fsync-floor" and r.get("state", "idle") == "idle" and os.path.exists(r["json"]):
-                floor = json.load(open(r["json"]))
-                trip.append(floor["round_trip_us"]["p50"])
-                sync.append(floor["fdatasync_us"]["mean"])
+        rows = results(out)
+        ops = {key: run["total"]["ops_per_sec"] for key, run in fsync_runs(rows).items()}
+        idle_probes = [f for (_, state), f in floor_probes(rows).items() if state == "idle"]
+        trip = [f["round_trip_us"]["p50"] for f in idle_probes]
+        sync = [f["fdatasync_us"]["mean"] for f in idle_probes]
         run = [ops[(n, "yes")] / ops[(n, "no")] for n, fs in sorted(ops) if fs == "yes" and (n, "no") in ops]
         ratios += run
         yes_ops += [v for (_, fs), v in ops.items() if fs == "yes"]

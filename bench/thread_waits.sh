@@ -24,7 +24,7 @@ WINDOW=${WINDOW:-4}
 ROUNDS=${ROUNDS:-1}
 FK=target/release/ferrokeeper
 BENCH=target/release/ferrokeeper-bench
-[ -x "$FK" ] && [ -x "$BENCH" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+need_release_binaries
 
 WORK=$(mktemp -d /tmp/ferrokeeper-waits.XXXXXX)
 PIDS=()

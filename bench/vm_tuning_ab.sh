@@ -32,6 +32,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 log() { echo "[vm-tuning $(date +%H:%M:%S)] $*" >&2; }
+# shellcheck source=bench/common.sh
+. "$ROOT/bench/common.sh"
 PARAM=/sys/module/haltpoll/parameters/guest_halt_poll_ns
 HALT_POLL_NS=${HALT_POLL_NS-200000}
 SYNC_CPU=${SYNC_CPU-auto}
@@ -40,23 +42,21 @@ FSYNC_ROUNDS=${FSYNC_ROUNDS:-5}
 THREAD_WAITS=${THREAD_WAITS:-0}
 OUT=${OUT:-$ROOT/target/bench-vm-tuning/$(date +%Y%m%d-%H%M%S)}
 
-[ -x target/release/ferrokeeper ] && [ -x target/release/ferrokeeper-bench ] \
-    || { echo "build first: cargo build --release" >&2; exit 1; }
+need_release_binaries
 
 # disk_irq_cpu DIR: the CPU that has taken most interrupts of the virtio
 # device under DIR's file system (empty when it cannot tell).
 disk_irq_cpu() {
-    local dev virtio
-    dev=$(basename "$(readlink -f "$(df -P "$1" | awk 'NR == 2 {print $1}')")")
-    virtio=$(readlink -f "/sys/class/block/$dev" 2> /dev/null | grep -o 'virtio[0-9]*' | tail -1)
+    local virtio
+    virtio=$(readlink -f "/sys/class/block/$(block_dev "$1")" 2> /dev/null | grep -o 'virtio[0-9]*' | tail -1)
     [ -n "$virtio" ] || return 0
     awk -v q="$virtio-req" 'NR == 1 {n = NF} index($0, q) {for (c = 2; c <= n + 1; c++) s[c - 2] += $c}
         END {best = -1; for (c in s) if (best < 0 || s[c] > s[best]) best = c; if (best >= 0) print best}' \
         /proc/interrupts
 }
 if [ "$SYNC_CPU" = auto ]; then
-    mkdir -p "$ROOT/target"
-    SYNC_CPU=$(disk_irq_cpu "$ROOT/target")
+    # bench/scale.sh keeps its data dirs under /tmp.
+    SYNC_CPU=$(disk_irq_cpu /tmp)
     [ -n "$SYNC_CPU" ] || log "cannot tell which CPU takes the disk's interrupts: no pinning"
 fi
 ORIGINAL=""
