@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 # oracle, zkCli.sh), the C client shell cli_mt and Apache Curator (its
 # recipes are driven by compat-tests/java/CuratorScenarios.java, which
 # test_curator.py compiles: javac comes from default-jdk-headless, below)
-APT_PACKAGES := zookeeper zookeeper-bin libcurator-recipes-java libcurator-framework-java
+APT_PACKAGES := zookeeper zookeeper-bin libcurator-recipes-java libcurator-framework-java libservlet-api-java
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: test run build release fmt fmt-check clippy unit compat compat-zookeeper \

@@ -36,12 +36,14 @@ BASE_CONFIG = {
     "maxSessionTimeout": "30000",
     "maxClientCnxns": "0",
     "4lw.commands.whitelist": "*",
+    # Both serve an AdminServer on 0.0.0.0:8080 by default; a test that
+    # wants one turns it on with a free port (test_admin_server.py).
+    "admin.enableServer": "false",
 }
 
 # Keys Apache ZooKeeper needs in addition (ferrokeeper is not given them,
 # so an unknown key never breaks its start-up).
 ZK_ONLY_CONFIG = {
-    "admin.enableServer": "false",
     "initLimit": "10",
     "syncLimit": "5",
 }
@@ -68,7 +70,9 @@ def zookeeper_classpath() -> str:
 
     zookeeper.jar's manifest names its dependencies; we add a logging
     binding (slf4j-log4j12 + log4j 1.2) when present so the server log is
-    readable, and every other zookeeper*.jar.
+    readable, the servlet API its AdminServer needs (Debian's manifest
+    leaves it out, so without it the AdminServer never starts), and every
+    other zookeeper*.jar.
     """
     jars = ["/usr/share/java/zookeeper.jar"]
     jars += sorted(
@@ -76,7 +80,7 @@ def zookeeper_classpath() -> str:
         for j in glob.glob("/usr/share/java/zookeeper*.jar")
         if j not in jars and "zooinspector" not in j and "loggraph" not in j
     )
-    for extra in ("slf4j-log4j12.jar", "log4j-1.2.jar"):
+    for extra in ("slf4j-log4j12.jar", "log4j-1.2.jar", "servlet-api.jar"):
         p = Path("/usr/share/java") / extra
         if p.exists():
             jars.append(str(p))

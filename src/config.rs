@@ -82,8 +82,41 @@ pub struct Config {
     /// TTL nodes (`zookeeper.extendedTypesEnabled`, a system property in
     /// ZooKeeper that zoo.cfg sets as `extendedTypesEnabled`).
     pub extended_types_enabled: bool,
+    /// The AdminServer (`admin.*`).
+    pub admin: AdminConfig,
+    /// The config file's text as read (`initial_configuration`); empty with
+    /// the embedded defaults.
+    pub source_text: String,
     /// Keys this server does not use, as read.
     pub unknown: BTreeMap<String, String>,
+}
+
+/// The AdminServer's settings: in ZooKeeper the system properties
+/// `zookeeper.admin.*`, which zoo.cfg sets as `admin.*`.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// `admin.enableServer` (default true).
+    pub enabled: bool,
+    /// `admin.serverAddress` (default 0.0.0.0).
+    pub address: IpAddr,
+    /// `admin.serverPort` (default 8080).
+    pub port: u16,
+    /// `admin.commandURL`: where the commands live (default `/commands`).
+    pub command_url: String,
+    /// `admin.idleTimeout`: ms an idle connection is kept (default 30000).
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            enabled: true,
+            address: IpAddr::from([0, 0, 0, 0]),
+            port: 8080,
+            command_url: "/commands".into(),
+            idle_timeout_ms: 30_000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -116,6 +149,8 @@ impl Config {
             purge_interval_hours: 0,
             snapshot_compression: String::new(),
             extended_types_enabled: false,
+            admin: AdminConfig::default(),
+            source_text: String::new(),
             unknown: BTreeMap::new(),
         }
     }
@@ -151,6 +186,7 @@ impl Config {
             None => 2000,
         };
         let mut cfg = Config::with_tick(tick);
+        cfg.source_text = text.to_owned();
         let (mut min_set, mut max_set, mut log_dir_set) = (false, false, false);
         for (line, key, value) in pairs {
             let line_no = line;
@@ -238,6 +274,28 @@ impl Config {
                         "false" => false,
                         _ => return Err(bad("expected true or false")),
                     }
+                }
+                "admin.enableServer" | "zookeeper.admin.enableServer" => {
+                    cfg.admin.enabled = match value.to_ascii_lowercase().as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad("must be true or false")),
+                    }
+                }
+                "admin.serverAddress" | "zookeeper.admin.serverAddress" => {
+                    cfg.admin.address = value.parse().map_err(|_| bad("not an IP address"))?
+                }
+                "admin.serverPort" | "zookeeper.admin.serverPort" => {
+                    cfg.admin.port = number(path, line, &key, &value)?
+                }
+                "admin.commandURL" | "zookeeper.admin.commandURL" => {
+                    if !value.starts_with('/') {
+                        return Err(bad("must start with /"));
+                    }
+                    cfg.admin.command_url = value.trim_end_matches('/').to_owned();
+                }
+                "admin.idleTimeout" | "zookeeper.admin.idleTimeout" => {
+                    cfg.admin.idle_timeout_ms = number(path, line, &key, &value)?
                 }
                 "snapshot.compression.method" => match value.as_str() {
                     "" | "gz" | "snappy" => cfg.snapshot_compression = value.clone(),
@@ -365,6 +423,45 @@ mod tests {
                 .snapshot_trust_empty
         );
         assert!(parse("snapshot.trust.empty=yes\n").is_err());
+    }
+
+    #[test]
+    fn admin_server_keys_under_either_name() {
+        let cfg = parse("tickTime=2000\n").unwrap();
+        assert!(cfg.admin.enabled);
+        assert_eq!(
+            (cfg.admin.address, cfg.admin.port),
+            ("0.0.0.0".parse().unwrap(), 8080)
+        );
+        assert_eq!(cfg.admin.command_url, "/commands");
+        let cfg = parse(
+            "admin.enableServer=False\nadmin.serverAddress=127.0.0.1\n\
+             zookeeper.admin.serverPort=9090\nadmin.commandURL=/cmd/\nadmin.idleTimeout=500\n",
+        )
+        .unwrap();
+        assert!(!cfg.admin.enabled);
+        assert_eq!(
+            (cfg.admin.address, cfg.admin.port),
+            ("127.0.0.1".parse().unwrap(), 9090)
+        );
+        assert_eq!(cfg.admin.command_url, "/cmd");
+        assert_eq!(cfg.admin.idle_timeout_ms, 500);
+        assert!(cfg.unknown.is_empty(), "{:?}", cfg.unknown);
+        for bad in [
+            "admin.enableServer=yes",
+            "admin.serverPort=80808",
+            "admin.commandURL=commands",
+        ] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains(bad.split('=').next().unwrap()), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_file_text_is_kept_for_initial_configuration() {
+        let text = "tickTime=2000\n# a comment\nclientPort=2182\n";
+        assert_eq!(parse(text).unwrap().source_text, text);
+        assert_eq!(Config::default().source_text, "");
     }
 
     #[test]

@@ -383,7 +383,7 @@ fn write_outs_are_synced_on_another_thread_as_one_merged_ticket() {
     w.roll().unwrap();
     w.append(&txn(3)).unwrap();
     ticket.merge(w.write_out().unwrap());
-    std::thread::spawn(move || ticket.sync(|_| ()))
+    std::thread::spawn(move || ticket.sync(|_, _| ()))
         .join()
         .unwrap()
         .unwrap();

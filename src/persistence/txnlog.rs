@@ -195,7 +195,7 @@ impl TxnLogWriter {
     /// written since the last commit: one fsync per file per batch.
     pub fn commit(&mut self) -> Result<()> {
         let ticket = self.write_out()?;
-        let r = ticket.sync(|_| ());
+        let r = ticket.sync(|_, _| ());
         self.guard(r)
     }
 
@@ -388,9 +388,10 @@ impl PendingSync {
 
     /// fsyncs (with `forceSync`) every file, then the directory: afterwards
     /// the write-outs behind this ticket are durable. `fsynced` gets the
-    /// time each file's fsync took; one slower than `fsync.warningthresholdms`
-    /// is logged as `FileTxnLog.commit` logs it.
-    pub fn sync(&self, mut fsynced: impl FnMut(Duration)) -> Result<()> {
+    /// time each file's fsync took and whether that was slower than
+    /// `fsync.warningthresholdms`; such an fsync is logged as
+    /// `FileTxnLog.commit` logs it.
+    pub fn sync(&self, mut fsynced: impl FnMut(Duration, bool)) -> Result<()> {
         if !self.force_sync {
             return Ok(());
         }
@@ -398,7 +399,8 @@ impl PendingSync {
             let started = Instant::now();
             file.sync_data().map_err(io_err(path))?;
             let took = started.elapsed();
-            if took.as_millis() as i64 > self.fsync_warning_ms {
+            let slow = took.as_millis() as i64 > self.fsync_warning_ms;
+            if slow {
                 tracing::warn!(
                     "fsync-ing the write ahead log in {} took {}ms which will adversely effect operation latency.File size is {} bytes. See the ZooKeeper troubleshooting guide",
                     std::thread::current().name().unwrap_or("txn-sync"),
@@ -406,7 +408,7 @@ impl PendingSync {
                     file.metadata().map_or(0, |m| m.len()),
                 );
             }
-            fsynced(took);
+            fsynced(took, slow);
         }
         if let Some(dir) = &self.dir {
             sync_dir(dir)?;

@@ -12,8 +12,9 @@
 //!   rebuilds the tree at start-up ([`snapshot_load`] reads the snapshot).
 //! - [`standalone`] wires the pipeline for a single server.
 //! - [`stats`] counts packets, latencies and open connections for the
-//!   [`four_letter`] words.
+//!   [`four_letter`] words and the [`admin`] server's HTTP commands.
 
+pub mod admin;
 pub mod change_records;
 pub mod final_stage;
 pub mod four_letter;
@@ -54,6 +55,29 @@ pub struct Shared {
     pub stats: stats::ServerStats,
     /// `ZooTrace`'s text trace mask, server-wide: `stmk` sets it, `gtmk` reads it.
     trace_mask: AtomicI64,
+    /// The snapshot last written or loaded (`last_snapshot`).
+    last_snapshot: Mutex<Option<SnapshotInfo>>,
+}
+
+/// `SnapshotInfo`: a snapshot's zxid and when its file was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub zxid: i64,
+    /// The file's modification time, in seconds since the epoch.
+    pub timestamp_s: u64,
+}
+
+impl SnapshotInfo {
+    /// The snapshot of `zxid` in `file`, dated by the file's mtime (now, if unreadable).
+    pub fn of_file(zxid: i64, file: &std::path::Path) -> Self {
+        let modified = std::fs::metadata(file)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| std::time::SystemTime::now());
+        let timestamp_s = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        SnapshotInfo { zxid, timestamp_s }
+    }
 }
 
 impl Shared {
@@ -66,7 +90,16 @@ impl Shared {
             storage_failed: AtomicBool::new(false),
             stats: stats::ServerStats::new(),
             trace_mask: AtomicI64::new(four_letter::DEFAULT_TRACE_MASK),
+            last_snapshot: Mutex::new(None),
         }
+    }
+
+    pub fn last_snapshot(&self) -> Option<SnapshotInfo> {
+        *self.last_snapshot.lock().expect("last snapshot lock")
+    }
+
+    pub fn set_last_snapshot(&self, info: SnapshotInfo) {
+        *self.last_snapshot.lock().expect("last snapshot lock") = Some(info);
     }
 
     /// (session id, timeout) of every session the tree knows.

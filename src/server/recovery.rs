@@ -16,6 +16,7 @@ use crate::persistence::{
 };
 use crate::server::log_metrics::{millis, LogMetrics};
 use crate::server::snapshot_load::load_snapshot;
+use crate::server::SnapshotInfo;
 use crate::tree::DataTree;
 use crate::txn::TxnBody;
 
@@ -24,8 +25,8 @@ pub struct Recovered {
     pub tree: DataTree,
     /// Live sessions with their timeouts (they may reconnect, or expire).
     pub sessions: BTreeMap<i64, i32>,
-    /// A valid snapshot was found (the data dir is not new).
-    pub from_snapshot: bool,
+    /// The valid snapshot loaded; `None` for a new data dir.
+    pub snapshot: Option<SnapshotInfo>,
     /// How long loading took, for `mntr`.
     pub timings: StartupTimings,
 }
@@ -152,12 +153,12 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
     let fresh = || DataTree::with_extended_types(config.extended_types_enabled);
     let mut sessions = BTreeMap::new();
     let mut digests = DigestCheck::default();
-    let mut from_snapshot = false;
+    let mut snapshot = None;
     let loaded = load_valid_snapshot(&dirs.snap_dir, |path| load_snapshot(path, fresh()))?;
     let (mut tree, snap_zxid, anchor) = match loaded {
         Some(snap) => {
             let mut snap = snap?;
-            from_snapshot = true;
+            snapshot = Some(SnapshotInfo::of_file(snap.zxid, &snap.path));
             snap.tree.set_last_processed_zxid(snap.zxid);
             digests.snapshot_loaded(snap.digest, snap.zxid, &mut snap.tree);
             sessions.extend(snap.sessions.iter().copied());
@@ -224,13 +225,13 @@ pub fn recover(config: &Config, dirs: &DataDirs) -> Result<Recovered, PersistErr
     );
     let timings = StartupTimings {
         snap_load,
-        txns: (from_snapshot || outcome.txns > 0)
+        txns: (snapshot.is_some() || outcome.txns > 0)
             .then(|| (outcome.txns, started.elapsed() - snap_load)),
     };
     Ok(Recovered {
         tree,
         sessions,
-        from_snapshot,
+        snapshot,
         timings,
     })
 }

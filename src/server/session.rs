@@ -350,7 +350,14 @@ impl Session {
         self.write(header.to_bytes().freeze());
     }
 
+    /// Writes a response (a reply or a notification; ZooKeeper counts their
+    /// sizes in `client_response_stats`).
     fn write(&mut self, bytes: Bytes) {
+        self.shared.stats.response_sizes.record(bytes.len());
+        self.write_frame(bytes);
+    }
+
+    fn write_frame(&mut self, bytes: Bytes) {
         if !matches!(self.state, State::Closing) || !self.writer.closed() {
             self.writer.write(Outbound::Frame(bytes));
             self.stats.packet_sent(&self.shared.stats);
@@ -474,7 +481,7 @@ impl Handler<Opened> for Session {
             passwd: msg.passwd,
             read_only: self.client_sent_read_only.then_some(false),
         };
-        self.write(response.to_bytes().freeze());
+        self.write_frame(response.to_bytes().freeze());
         if msg.session_id == 0 {
             return self.close(ctx, "session expired or password wrong");
         }

@@ -21,7 +21,7 @@ use crate::persistence::{
     SnapshotWriter, ZxidDigest, DIGEST_VERSION,
 };
 use crate::server::log_metrics::millis;
-use crate::server::Shared;
+use crate::server::{Shared, SnapshotInfo};
 use crate::tree::NodeId;
 
 /// Take a snapshot now.
@@ -247,6 +247,7 @@ fn write_snapshot(
         }
     };
     let path = writer.finish(Some(digest))?;
+    shared.set_last_snapshot(SnapshotInfo::of_file(zxid, &path));
     shared
         .stats
         .log

@@ -1,5 +1,6 @@
 //! Wires a standalone server: recovery, then
-//! listener → session → prep → sync (txn log) → final, with the snapshotter beside.
+//! listener → session → prep → sync (txn log) → final, with the snapshotter
+//! and the AdminServer beside.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::persistence::{DataDirs, TxnLogOptions, TxnLogWriter};
+use crate::server::admin;
 use crate::server::final_stage::FinalStage;
 use crate::server::listener::accept_loop;
 use crate::server::prep::Prep;
@@ -46,8 +48,11 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     let writer = TxnLogWriter::open(&dirs.log_dir, log_options)
         .map_err(|e| startup_error("cannot open the transaction log", e))?;
     let restored = recovered.sessions.clone();
-    let from_snapshot = recovered.from_snapshot;
+    let from_snapshot = recovered.snapshot.is_some();
     let shared = Arc::new(Shared::new(config, recovered.tree, recovered.sessions));
+    if let Some(info) = recovered.snapshot {
+        shared.set_last_snapshot(info);
+    }
     recovered.timings.record(&shared.stats.log);
     // A clean snapshot at start-up, as ZooKeeper takes one after loading. A new
     // data dir gets it before any txn is logged (logs without a snapshot are
@@ -56,6 +61,8 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     if !from_snapshot {
         snapshot_now(&shared, &dirs).map_err(|e| startup_error("cannot write a snapshot", e))?;
     }
+    // Before any actor starts: if its port is taken, start-up stops here.
+    admin::start(shared.clone()).await?;
     let snapshotter = Snapshotter::start_on_own_thread(shared.clone(), dirs, from_snapshot);
     let pipeline_shared = shared.clone();
     let prep = Prep::create(move |ctx| {

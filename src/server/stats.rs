@@ -1,5 +1,5 @@
 //! Server and connection counters for the four-letter words (`srvr`, `stat`,
-//! `cons`, `mntr`, `dump`), as ZooKeeper's `ServerStats` and the per-connection
+//! `cons`, `mntr`, `dump`) and the AdminServer, as ZooKeeper's `ServerStats` and the per-connection
 //! statistics of `ServerCnxn` keep them.
 //!
 //! Everything on the request path is a relaxed atomic: the session actor that
@@ -13,6 +13,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
 
 use super::log_metrics::LogMetrics;
 use crate::proto::opcode::OpCode;
@@ -321,6 +323,35 @@ impl ConnStats {
         server.started_wall_ms + self.last_activity_ms.load(R)
     }
 
+    /// `ServerCnxn.getConnectionInfo`: the AdminServer's form of [`describe`](Self::describe).
+    pub fn info(&self, brief: bool) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("remote_socket_address".into(), self.peer.to_string().into());
+        m.insert("interest_ops".into(), u8::from(self.reading.load(R)).into());
+        m.insert("outstanding_requests".into(), self.queued.load(R).into());
+        m.insert("packets_received".into(), self.recved.load(R).into());
+        m.insert("packets_sent".into(), self.sent.load(R).into());
+        let sid = self.session_id();
+        if !brief && sid != 0 {
+            let op = OP_NAMES[self.last_op.load(R) as usize];
+            let fields: [(&str, Value); 11] = [
+                ("session_id", sid.into()),
+                ("last_operation", op.into()),
+                ("established", self.established_ms.into()),
+                ("session_timeout", self.timeout_ms().into()),
+                ("last_cxid", self.last_cxid.load(R).into()),
+                ("last_zxid", self.last_zxid.load(R).into()),
+                ("last_response_time", self.last_resp_ms.load(R).into()),
+                ("last_latency", self.last_latency.load(R).into()),
+                ("min_latency", self.latency.min().into()),
+                ("avg_latency", self.latency.avg_floor().into()),
+                ("max_latency", self.latency.max().into()),
+            ];
+            m.extend(fields.map(|(k, v)| (k.to_owned(), v)));
+        }
+        m
+    }
+
     /// `crst`: `ServerCnxn.resetStats`.
     pub fn reset(&self) {
         self.recved.store(0, R);
@@ -374,6 +405,48 @@ impl ConnStats {
     }
 }
 
+/// `BufferStats`: the sizes of the responses sent to clients (replies and
+/// notifications, without the length prefix), -1 before the first.
+pub struct ResponseSizes {
+    last: AtomicI64,
+    min: AtomicI64,
+    max: AtomicI64,
+}
+
+impl ResponseSizes {
+    fn new() -> Self {
+        ResponseSizes {
+            last: AtomicI64::new(-1),
+            min: AtomicI64::new(-1),
+            max: AtomicI64::new(-1),
+        }
+    }
+
+    /// A response of `size` bytes was sent.
+    pub fn record(&self, size: usize) {
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
+        self.last.store(size, R);
+        let min = self.min.load(R);
+        if min == -1 || size < min {
+            self.min.store(size, R);
+        }
+        if size > self.max.load(R) {
+            self.max.store(size, R);
+        }
+    }
+
+    fn reset(&self) {
+        for v in [&self.last, &self.min, &self.max] {
+            v.store(-1, R);
+        }
+    }
+
+    /// (last, min, max).
+    pub fn get(&self) -> (i64, i64, i64) {
+        (self.last.load(R), self.min.load(R), self.max.load(R))
+    }
+}
+
 /// Server-wide counters (`ServerStats`) and the open connections.
 pub struct ServerStats {
     pub started: Instant,
@@ -384,6 +457,10 @@ pub struct ServerStats {
     /// The log stage's and the snapshotter's metrics (`mntr`).
     pub log: LogMetrics,
     auth_failed: AtomicU64,
+    /// Sizes of the responses sent (`client_response_stats`).
+    pub response_sizes: ResponseSizes,
+    /// Log fsyncs slower than `fsync.warningthresholdms`.
+    fsync_threshold_exceeded: AtomicU64,
     conns: Mutex<HashMap<u64, Arc<ConnStats>>>,
     /// Last client activity of sessions whose connection closed (for `dump`).
     detached: Mutex<HashMap<i64, u64>>,
@@ -405,6 +482,8 @@ impl ServerStats {
             latency: Latency::new(),
             log: LogMetrics::default(),
             auth_failed: AtomicU64::new(0),
+            response_sizes: ResponseSizes::new(),
+            fsync_threshold_exceeded: AtomicU64::new(0),
             conns: Mutex::new(HashMap::new()),
             detached: Mutex::new(HashMap::new()),
         }
@@ -426,6 +505,15 @@ impl ServerStats {
         self.auth_failed.load(R)
     }
 
+    /// A log fsync took longer than `fsync.warningthresholdms`.
+    pub fn fsync_threshold_exceeded(&self) {
+        self.fsync_threshold_exceeded.fetch_add(1, R);
+    }
+
+    pub fn fsync_threshold_exceed_count(&self) -> u64 {
+        self.fsync_threshold_exceeded.load(R)
+    }
+
     pub fn uptime_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }
@@ -435,6 +523,7 @@ impl ServerStats {
     pub fn reset(&self) {
         self.latency.reset();
         self.log.reset();
+        self.response_sizes.reset();
         self.packets_received.store(0, R);
         self.packets_sent.store(0, R);
     }

@@ -251,7 +251,13 @@ impl Durable {
         }
         let started = Instant::now();
         if !failed {
-            let fsynced = |took: Duration| metrics.fsync_time.add(millis(took));
+            let stats = &self.targets.shared.stats;
+            let fsynced = |took: Duration, slow: bool| {
+                metrics.fsync_time.add(millis(took));
+                if slow {
+                    stats.fsync_threshold_exceeded();
+                }
+            };
             if let Err(e) = contain_panic(|| ticket.sync(fsynced)) {
                 tracing::error!(
                     "Severe error syncing the transaction log, refusing writes from now on: {e}"

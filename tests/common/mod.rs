@@ -39,7 +39,7 @@ impl TestServer {
         std::fs::write(
             &cfg,
             format!(
-                "tickTime={tick_ms}\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n{extra}\n",
+                "tickTime={tick_ms}\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\n{extra}\n",
                 dir.path().join("data").display()
             ),
         )
@@ -192,7 +192,7 @@ pub fn write_config(dir: &std::path::Path, tick_ms: u32, extra: &str) -> SocketA
     std::fs::write(
         dir.join("zoo.cfg"),
         format!(
-            "tickTime={tick_ms}\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n{extra}\n",
+            "tickTime={tick_ms}\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\n{extra}\n",
             dir.join("data").display()
         ),
     )

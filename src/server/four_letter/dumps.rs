@@ -31,8 +31,8 @@ pub fn wchp(shared: &Shared) -> String {
     s
 }
 
-/// `wchc`: each watching session, then its paths.
-pub fn wchc(shared: &Shared) -> String {
+/// The data watches by session: each watching session's paths.
+pub fn watches_by_session(shared: &Shared) -> BTreeMap<i64, Vec<String>> {
     let tree = shared.tree.read().expect("tree lock");
     let (data, _) = tree.watch_tables();
     let mut by_session: BTreeMap<i64, Vec<String>> = BTreeMap::new();
@@ -41,8 +41,13 @@ pub fn wchc(shared: &Shared) -> String {
             by_session.entry(sid).or_default().push(path.clone());
         }
     }
+    by_session
+}
+
+/// `wchc`: each watching session, then its paths.
+pub fn wchc(shared: &Shared) -> String {
     let mut s = String::new();
-    for (sid, paths) in by_session {
+    for (sid, paths) in watches_by_session(shared) {
         let _ = writeln!(s, "0x{sid:x}");
         for p in paths {
             let _ = writeln!(s, "\t{p}");
@@ -73,20 +78,30 @@ fn expiry_sets(out: &mut String, buckets: &BTreeMap<u64, Vec<String>>) {
     }
 }
 
-/// `DumpCommand`: the session tracker, the ephemerals, the connections.
-pub fn dump(shared: &Shared) -> String {
+/// The session tracker's expiry buckets: when (ms since the epoch, rounded up
+/// to a tick) each live session expires unless its client is heard from.
+pub fn session_expiry(shared: &Shared) -> BTreeMap<u64, Vec<i64>> {
     let tick = u64::from(shared.config.tick_time_ms.max(1));
     let sessions = shared.sessions();
     let last = shared.stats.session_last_activity(&sessions);
-    let mut buckets: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let mut buckets: BTreeMap<u64, Vec<i64>> = BTreeMap::new();
     for (sid, timeout) in &sessions {
         let from = last
             .get(sid)
             .copied()
             .unwrap_or(shared.stats.started_wall_ms);
         let at = round_to_next(from + u64::try_from(*timeout).unwrap_or(0), tick);
-        buckets.entry(at).or_default().push(format!("0x{sid:x}"));
+        buckets.entry(at).or_default().push(*sid);
     }
+    buckets
+}
+
+/// `DumpCommand`: the session tracker, the ephemerals, the connections.
+pub fn dump(shared: &Shared) -> String {
+    let buckets: BTreeMap<u64, Vec<String>> = session_expiry(shared)
+        .into_iter()
+        .map(|(at, sids)| (at, sids.iter().map(|sid| format!("0x{sid:x}")).collect()))
+        .collect();
     let mut s = String::from("SessionTracker dump:\nSession ");
     expiry_sets(&mut s, &buckets);
 

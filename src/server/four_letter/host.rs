@@ -28,11 +28,11 @@ pub fn dir_size(dir: &Path) -> u64 {
 
 /// `DirsCommand`.
 pub fn dirs(shared: &Shared) -> String {
-    let cfg = &shared.config;
+    let (snap_dir, log_dir) = super::version_dirs(shared);
     format!(
         "datadir_size: {}\nlogdir_size: {}\n",
-        dir_size(&cfg.data_dir.join("version-2")),
-        dir_size(&cfg.data_log_dir.join("version-2"))
+        dir_size(&snap_dir),
+        dir_size(&log_dir)
     )
 }
 
@@ -92,6 +92,18 @@ fn java_arch() -> &'static str {
 
 /// `EnvCommand`.
 pub fn envi() -> String {
+    let mut s = String::from("Environment:\n");
+    for (k, v) in environment() {
+        s.push_str(k);
+        s.push('=');
+        s.push_str(&v);
+        s.push('\n');
+    }
+    s
+}
+
+/// `Environment.list()`'s entries that have a counterpart outside the JVM.
+pub fn environment() -> Vec<(&'static str, String)> {
     let (user_name, user_home) = user();
     let os_name = proc_text("/proc/sys/kernel/ostype").unwrap_or_else(|| {
         let os = std::env::consts::OS;
@@ -121,14 +133,7 @@ pub fn envi() -> String {
                 .unwrap_or_default(),
         ),
     ];
-    let mut s = String::from("Environment:\n");
-    for (k, v) in entries {
-        s.push_str(k);
-        s.push('=');
-        s.push_str(&v);
-        s.push('\n');
-    }
-    s
+    entries.into()
 }
 
 #[cfg(test)]

@@ -11,10 +11,11 @@
 //! - `ZooTrace`'s text trace mask: `gtmk`, `stmk` (stored and reported only;
 //!   ferrokeeper traces nothing by it)
 
-mod dumps;
-mod host;
+pub mod dumps;
+pub mod host;
 
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
 use crate::server::Shared;
 
@@ -107,7 +108,7 @@ fn digest_history(shared: &Shared) -> String {
 }
 
 /// A double as Java's `Double.toString` prints small values ("0.0", "29.6667").
-fn java_double(v: f64) -> String {
+pub fn java_double(v: f64) -> String {
     format!("{v:?}")
 }
 
@@ -154,16 +155,31 @@ fn cons(shared: &Shared) -> String {
     s
 }
 
-/// `ZooKeeperServer.dumpConf`.
-fn conf(shared: &Shared) -> String {
+/// The directories ZooKeeper reports as dataDir and dataLogDir: where the
+/// snapshots and the logs are (`version-2` under each).
+pub fn version_dirs(shared: &Shared) -> (PathBuf, PathBuf) {
     let cfg = &shared.config;
-    let snap_dir = cfg.data_dir.join("version-2");
-    let log_dir = cfg.data_log_dir.join("version-2");
-    let backlog = cfg
+    (
+        cfg.data_dir.join("version-2"),
+        cfg.data_log_dir.join("version-2"),
+    )
+}
+
+/// `clientPortListenBacklog` (-1: the OS default).
+pub fn listen_backlog(shared: &Shared) -> i32 {
+    shared
+        .config
         .unknown
         .get("clientPortListenBacklog")
         .and_then(|v| v.trim().parse::<i32>().ok())
-        .unwrap_or(-1);
+        .unwrap_or(-1)
+}
+
+/// `ZooKeeperServer.dumpConf`.
+fn conf(shared: &Shared) -> String {
+    let cfg = &shared.config;
+    let (snap_dir, log_dir) = version_dirs(shared);
+    let backlog = listen_backlog(shared);
     format!(
         "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog={}\nserverId=0\n",
         cfg.client_port,
@@ -179,16 +195,25 @@ fn conf(shared: &Shared) -> String {
     )
 }
 
-fn absolute(p: &std::path::Path) -> String {
+pub fn absolute(p: &Path) -> String {
     std::path::absolute(p)
         .unwrap_or_else(|_| p.to_path_buf())
         .display()
         .to_string()
 }
 
-/// `MonitorCommand`: `zk_<key>\t<value>` lines, in the order ZooKeeper 3.8
-/// prints its gauges.
+/// `MonitorCommand`: `zk_<key>\t<value>` lines.
 fn mntr(shared: &Shared) -> String {
+    let mut s = String::new();
+    for (k, v) in monitor_pairs(shared) {
+        let _ = writeln!(s, "zk_{k}\t{v}");
+    }
+    s
+}
+
+/// `MonitorCommand`'s gauges and metrics, in the order ZooKeeper 3.8 gives
+/// them, with their values as text.
+pub fn monitor_pairs(shared: &Shared) -> Vec<(String, String)> {
     let (nodes, watches, ephemerals, data_size) = {
         let tree = shared.tree.read().expect("tree lock");
         (
@@ -200,7 +225,8 @@ fn mntr(shared: &Shared) -> String {
     };
     let stats = &shared.stats;
     let (open_fds, max_fds) = host::file_descriptors();
-    let lines: Vec<(&str, String)> = vec![
+    let (last_size, min_size, max_size) = stats.response_sizes.get();
+    let gauges: Vec<(&str, String)> = vec![
         ("version", full_version()),
         ("server_state", "standalone".into()),
         ("ephemerals_count", ephemerals.to_string()),
@@ -213,8 +239,10 @@ fn mntr(shared: &Shared) -> String {
         ("znode_count", nodes.to_string()),
         ("global_sessions", shared.sessions().len().to_string()),
         ("non_mtls_remote_conn_count", "0".into()),
+        ("last_client_response_size", last_size.to_string()),
         ("packets_sent", stats.packets_sent().to_string()),
         ("packets_received", stats.packets_received().to_string()),
+        ("max_client_response_size", max_size.to_string()),
         ("connection_drop_probability", "0.0".into()),
         ("watch_count", watches.to_string()),
         ("auth_failed_count", stats.auth_failed_count().to_string()),
@@ -226,16 +254,13 @@ fn mntr(shared: &Shared) -> String {
         ("uptime", stats.uptime_ms().to_string()),
         ("max_latency", stats.latency.max().to_string()),
         ("outstanding_tls_handshake", "0".into()),
+        ("min_client_response_size", min_size.to_string()),
         ("non_mtls_local_conn_count", "0".into()),
     ];
-    let mut s = String::new();
-    for (k, v) in lines {
-        let _ = writeln!(s, "zk_{k}\t{v}");
-    }
-    for (k, v) in stats.log.lines() {
-        let _ = writeln!(s, "zk_{k}\t{v}");
-    }
-    s
+    let mut pairs: Vec<(String, String)> =
+        gauges.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    pairs.extend(stats.log.lines());
+    pairs
 }
 
 #[cfg(test)]
