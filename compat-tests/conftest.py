@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import harness  # noqa: E402
+import kazoo_util  # noqa: E402
 
 KNOWN_FAILURES_FILE = HERE / "known_failures.txt"
 
@@ -164,12 +165,7 @@ def kazoo_factory():
         return c
 
     yield make
-    for c in clients:
-        try:
-            c.stop()
-            c.close()
-        except Exception:
-            pass
+    kazoo_util.stop_all(clients)
 
 
 @pytest.fixture

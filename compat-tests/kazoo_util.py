@@ -7,6 +7,7 @@
   queued so far (watch callbacks are dispatched asynchronously).
 - unnormalised_call: sends a kazoo protocol record without kazoo's client-side
   path normalisation ("a", "/a/", "/a//b" reach the server as written).
+- stop_all: stops and closes clients, whatever state they are in.
 """
 
 from __future__ import annotations
@@ -68,3 +69,13 @@ def unnormalised_call(client, request, timeout: float = 10.0):
 
 
 __all__ = ["WireLog", "flush_callbacks", "unnormalised_call", "EventType", "EVENT_NAMES"]
+
+
+def stop_all(clients) -> None:
+    """Stops and closes every client; one that fails to stop does not stop the rest."""
+    for c in clients:
+        try:
+            c.stop()
+            c.close()
+        except Exception:
+            pass

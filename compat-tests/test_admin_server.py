@@ -19,6 +19,7 @@ import urllib.request
 import pytest
 
 import harness
+import kazoo_util
 from conftest import candidate_kind
 
 COMMANDS = [
@@ -94,7 +95,7 @@ def traffic(server: harness.Server):
 def pair(request, tmp_path_factory):
     """(ZooKeeper, candidate) with their AdminServers, after the same traffic."""
     kinds = ("zookeeper", candidate_kind(request.config))
-    servers, clients = [], []
+    servers, admins, clients = [], [], []
     try:
         for i, kind in enumerate(kinds):
             port = harness.free_port()
@@ -102,17 +103,12 @@ def pair(request, tmp_path_factory):
             servers.append(srv)
             srv.start()
             clients += traffic(srv)
-            servers[-1] = Admin(srv, port)
-        yield tuple(servers)
+            admins.append(Admin(srv, port))
+        yield tuple(admins)
     finally:
-        for c in clients:
-            try:
-                c.stop()
-                c.close()
-            except Exception:
-                pass
-        for s in servers:
-            (s.server if isinstance(s, Admin) else s).stop()
+        kazoo_util.stop_all(clients)
+        for srv in servers:
+            srv.stop()
 
 
 def shape(v, name: str = ""):
