@@ -19,8 +19,11 @@ PYTEST_ARGS ?=
 # Debian packages the compatibility tests use: Apache ZooKeeper 3.8 (the
 # oracle, zkCli.sh), the C client shell cli_mt and Apache Curator (its
 # recipes are driven by compat-tests/java/CuratorScenarios.java, which
-# test_curator.py compiles: javac comes from default-jdk-headless, below)
-APT_PACKAGES := zookeeper zookeeper-bin libcurator-recipes-java libcurator-framework-java libservlet-api-java
+# test_curator.py compiles: javac comes from default-jdk-headless, below),
+# the servlet API ZooKeeper's AdminServer needs, and Go with the Go client
+# (compat-tests/go/scenarios.go, built by test_go_client.py)
+APT_PACKAGES := zookeeper zookeeper-bin libcurator-recipes-java libcurator-framework-java libservlet-api-java \
+	golang-go golang-github-samuel-go-zookeeper-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: test run build release fmt fmt-check clippy unit compat compat-zookeeper \
