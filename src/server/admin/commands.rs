@@ -81,11 +81,11 @@ pub fn run(name: &str, query: &str, shared: &Shared) -> Map<String, Value> {
     }
 }
 
-/// A JSON object from a `json!({...})` literal.
+/// The entries of a `json!({...})` literal.
 fn object(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(m) => m,
-        _ => unreachable!("json! object literal"),
+        _ => Map::new(),
     }
 }
 
@@ -236,15 +236,7 @@ fn leader(_: &Shared, _: &str) -> Outcome {
 fn monitor(shared: &Shared, _: &str) -> Outcome {
     Ok(four_letter::monitor_pairs(shared)
         .into_iter()
-        .map(|(k, v)| {
-            // The version is text even where it would parse as a number.
-            let v = if k == "version" || k == "server_state" {
-                v.into()
-            } else {
-                number_or_text(v)
-            };
-            (k, v)
-        })
+        .map(|(k, v)| (k, number_or_text(v)))
         .collect())
 }
 

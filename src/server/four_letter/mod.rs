@@ -10,6 +10,10 @@
 //! - the tree digest history: `hash`
 //! - `ZooTrace`'s text trace mask: `gtmk`, `stmk` (stored and reported only;
 //!   ferrokeeper traces nothing by it)
+//!
+//! The AdminServer's commands ([`crate::server::admin`]) read the same
+//! data through the `pub` gatherers here (`monitor_pairs`, `version_dirs`,
+//! [`dumps`], [`host`]).
 
 pub mod dumps;
 pub mod host;
@@ -108,7 +112,7 @@ fn digest_history(shared: &Shared) -> String {
 }
 
 /// A double as Java's `Double.toString` prints small values ("0.0", "29.6667").
-pub fn java_double(v: f64) -> String {
+fn java_double(v: f64) -> String {
     format!("{v:?}")
 }
 
