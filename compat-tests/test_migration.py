@@ -113,8 +113,8 @@ def migration(request, workdir):
 # -- the tree -----------------------------------------------------------------
 def build_tree(zk, live, srv) -> None:
     """Nested nodes, binary and empty data, ACLs, sequential nodes (some
-    deleted), version bumps, a multi, a container, and ephemerals (one
-    sequential) of the live session."""
+    deleted) under a quota, version bumps, a multi, a container, and
+    ephemerals (one sequential) of the live session."""
     zk.create("/mig", b"root")
     zk.create("/mig/a/b/c", b"deep", makepath=True)
     zk.set("/mig/a/b", b"middle")
@@ -135,6 +135,10 @@ def build_tree(zk, live, srv) -> None:
     )
     zk.set_acls("/mig/acl/bumped", [DIGEST_ALL, make_acl("world", "anyone", read=True)])
     zk.create("/mig/seq")
+    # A quota on /mig/seq as `zkCli.sh setquota -n 20 /mig/seq` makes it: the
+    # server keeps the stats node at the subtree's node count and data bytes.
+    zk.create("/zookeeper/quota/mig/seq/zookeeper_limits", b"count=20,bytes=-1", makepath=True)
+    zk.create("/zookeeper/quota/mig/seq/zookeeper_stats", b"count=0,bytes=0")
     names = [zk.create("/mig/seq/n-", b"%d" % i, sequence=True) for i in range(7)]
     zk.delete(names[1])
     zk.delete(names[4])

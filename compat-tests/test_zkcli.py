@@ -100,6 +100,30 @@ delete /w
 ls -w /
 create /w2
 """,
+    "quota": """
+create /app
+create /app/a 12345
+setquota -n 3 /app
+listquota /app
+get /zookeeper/quota/app/zookeeper_stats
+create /app/b 1234567890
+create /app/c
+create /app/d xx
+listquota /app
+set /app/a 1
+delete /app/c
+listquota /app
+get -s /zookeeper/quota/app/zookeeper_stats
+setquota -b 100 /app/a
+create /other
+setquota -B 10 /other
+listquota /other
+delquota -n /app
+listquota /app
+delquota /app
+listquota /app
+ls /zookeeper/quota
+""",
 }
 
 
@@ -171,6 +195,9 @@ EXPECT = {
     "node_kinds": ["Created /k/seq-0000000000", "Created /k/eseq-0000000003"],
     "errors_and_versions": ["Node does not exist: /nonexistent", "Node not empty: /v"],
     "acl_and_misc": ["'world,'anyone", "Sync is OK"],
+    # the server counts what is under /app: itself and its children, their bytes
+    "quota": ["Output stat for /app count=2,bytes=5", "Output stat for /app count=5,bytes=17",
+              "Output stat for /app count=4,bytes=13", "quota for /app does not exist."],
 }
 
 

@@ -91,6 +91,8 @@ pub fn load_snapshot(
         read.join().expect("snapshot reader panicked")
     })?;
     maker.give_back(&mut tree);
+    // As `DataTree.deserialize` ends: the quota stats recounted from the nodes.
+    tree.setup_quota();
     if let Some(p) = orphan {
         return Ok(Err(PersistError::Corrupt {
             file: path.to_path_buf(),

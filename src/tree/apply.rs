@@ -328,6 +328,8 @@ impl DataTree {
         let (id, _) = self.nodes.insert(path.to_owned(), Box::new(node));
         let parent = self.nodes.by_id_mut(parent_id).expect("looked up above");
         parent.children.insert(child.into(), id);
+        let bytes = data.as_ref().map_or(0, |d| d.len() as i64);
+        self.quota_on_create(path, parent_key, child, bytes);
 
         let w = self.data_watches.trigger(path, event_type::NODE_CREATED);
         notify(ev, &w, None, event_type::NODE_CREATED, path, &acl);
@@ -374,6 +376,8 @@ impl DataTree {
         self.digest = self.digest.wrapping_sub(node.digest());
         self.data_size -= super::java_len(path) + node.data.as_ref().map_or(0, |d| d.len() as i64);
         self.untrack_owner(path, node.kind, node.stat.ephemeral_owner);
+        let bytes = node.data.as_ref().map_or(0, |d| d.len() as i64);
+        self.quota_on_delete(path, parent_key, child, bytes);
         let acl = node.acl.clone();
 
         let processed = self.data_watches.trigger(path, event_type::NODE_DELETED);
@@ -425,7 +429,9 @@ impl DataTree {
         let stat = n.stat();
         self.digest = self.digest.wrapping_add(n.digest().wrapping_sub(before));
         let acl = n.acl.clone();
-        self.data_size += data.as_ref().map_or(0, |d| d.len() as i64) - old_len;
+        let bytes_diff = data.as_ref().map_or(0, |d| d.len() as i64) - old_len;
+        self.data_size += bytes_diff;
+        self.quota_on_set_data(path, bytes_diff);
         let w = self
             .data_watches
             .trigger(path, event_type::NODE_DATA_CHANGED);

@@ -15,7 +15,7 @@
 //! Submodules: [`path`] (validation), [`acl`] (checks and fix-up),
 //! `acl_cache` (the shared lists and their snapshot ids), [`node`],
 //! [`digest`] (a node's term), [`watches`], `apply` (txn application),
-//! `restore` (snapshot loading).
+//! `quota` (the stats of paths under quota), `restore` (snapshot loading).
 
 pub mod acl;
 mod acl_cache;
@@ -26,6 +26,9 @@ mod digest_tests;
 pub mod node;
 pub mod path;
 mod path_map;
+mod quota;
+#[cfg(test)]
+mod quota_tests;
 mod restore;
 #[cfg(test)]
 mod tests;
@@ -33,7 +36,7 @@ mod tests;
 mod watch_tests;
 pub mod watches;
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use compact_str::CompactString;
@@ -77,6 +80,8 @@ pub struct DataTree {
     /// No digest is logged for a zxid at or below this: replay inside a
     /// fuzzy snapshot compares digests instead (`compareSnapshotDigests`).
     digest_log_quiet_through: i64,
+    /// Paths under quota (`pTrie`): each has a limits node under `/zookeeper/quota`.
+    quota_paths: HashSet<String>,
 }
 
 /// `DataTree.DIGEST_LOG_INTERVAL`: 0x80, so servers' histories line up.
@@ -129,6 +134,7 @@ impl DataTree {
             digest: 0,
             digest_log: VecDeque::new(),
             digest_log_quiet_through: 0,
+            quota_paths: HashSet::new(),
         };
         for path in ["/", "/zookeeper", "/zookeeper/quota"] {
             t.restore_node(

@@ -1,0 +1,118 @@
+//! Quota bookkeeping, driven as `zkCli.sh setquota / delquota` drive it;
+//! the expected stats are what Apache ZooKeeper 3.8 shows for the same steps
+//! (`listquota`, compat-tests/test_zkcli.py's "quota" session).
+
+use super::tests::{create, create_txn, delete, set_data, txn};
+use super::*;
+use crate::txn::TxnBody;
+
+fn data(t: &DataTree, path: &str) -> String {
+    String::from_utf8_lossy(t.node(path).expect(path).data().unwrap_or_default()).into_owned()
+}
+
+fn create_with(path: &str, data: &[u8]) -> TxnBody {
+    TxnBody::Create(create_txn(path, data, false, -1))
+}
+
+/// `setquota -n 3 /app` after `create /app` and `create /app/a 12345`.
+fn tree_with_quota() -> DataTree {
+    let mut t = DataTree::new();
+    let steps = [
+        create("/app", -1),
+        create_with("/app/a", b"12345"),
+        create("/zookeeper/quota/app", -1),
+        create_with("/zookeeper/quota/app/zookeeper_limits", b"count=3,bytes=-1"),
+        create_with("/zookeeper/quota/app/zookeeper_stats", b"count=0,bytes=0"),
+    ];
+    for (zxid, body) in steps.into_iter().enumerate() {
+        t.apply(&txn(1, zxid as i64 + 1, body));
+    }
+    t
+}
+
+const STATS: &str = "/zookeeper/quota/app/zookeeper_stats";
+
+#[test]
+fn creating_the_stats_node_counts_the_subtree() {
+    let t = tree_with_quota();
+    // /app and /app/a, and the 5 bytes of /app/a.
+    assert_eq!(data(&t, STATS), "count=2,bytes=5");
+    assert_eq!(t.tree_digest(), t.compute_tree_digest());
+}
+
+#[test]
+fn creates_deletes_and_set_data_move_the_stats_in_place() {
+    let mut t = tree_with_quota();
+    let stat_before = *t.node(STATS).unwrap().stat_persisted();
+    let steps = [
+        create_with("/app/b", b"1234567890"),
+        create("/app/c", -1),
+        create_with("/app/b/d", b"xx"),
+        set_data("/app/a", b"1", 1),
+        delete("/app/c"),
+        create_with("/elsewhere", b"not counted"),
+    ];
+    for (i, body) in steps.into_iter().enumerate() {
+        t.apply(&txn(1, 10 + i as i64, body));
+    }
+    // 5 nodes, then one deleted; bytes 5 + 10 + 2, then /app/a 5 -> 1.
+    assert_eq!(data(&t, STATS), "count=4,bytes=13");
+    assert_eq!(*t.node(STATS).unwrap().stat_persisted(), stat_before);
+    assert_eq!(t.tree_digest(), t.compute_tree_digest());
+}
+
+#[test]
+fn the_deepest_quota_counts_and_deleting_the_limits_ends_it() {
+    let mut t = tree_with_quota();
+    let steps = [
+        create("/app/sub", -1),
+        create("/zookeeper/quota/app/sub", -1),
+        create_with(
+            "/zookeeper/quota/app/sub/zookeeper_limits",
+            b"count=-1,bytes=10",
+        ),
+        create_with(
+            "/zookeeper/quota/app/sub/zookeeper_stats",
+            b"count=0,bytes=0",
+        ),
+        create_with("/app/sub/x", b"abc"),
+    ];
+    for (i, body) in steps.into_iter().enumerate() {
+        t.apply(&txn(1, 10 + i as i64, body));
+    }
+    assert_eq!(
+        data(&t, "/zookeeper/quota/app/sub/zookeeper_stats"),
+        "count=2,bytes=3"
+    );
+    // /app/sub counted into /app's quota when it was created; /app/sub/x only into the deeper one.
+    assert_eq!(data(&t, STATS), "count=3,bytes=5");
+    t.apply(&txn(1, 20, delete("/zookeeper/quota/app/zookeeper_limits")));
+    t.apply(&txn(1, 21, create("/app/y", -1)));
+    assert_eq!(data(&t, STATS), "count=3,bytes=5");
+    assert_eq!(t.tree_digest(), t.compute_tree_digest());
+}
+
+#[test]
+fn setup_after_a_snapshot_recounts_every_quota() {
+    let mut t = tree_with_quota();
+    t.apply(&txn(1, 10, create_with("/app/b", b"123")));
+    // A snapshot loader stores nodes as they were written, stats included,
+    // then calls setup_quota: a stale stats node is recounted.
+    let mut loaded = DataTree::new();
+    let mut nodes: Vec<(&str, &Node)> = t.iter().collect();
+    nodes.sort_by_key(|(path, _)| *path);
+    for (path, node) in nodes {
+        let data = if path == STATS {
+            Some(b"count=0,bytes=0".to_vec())
+        } else {
+            node.data().map(<[u8]>::to_vec)
+        };
+        assert!(loaded.restore_node(path, data, node.acl(), *node.stat_persisted()));
+    }
+    assert_eq!(data(&loaded, STATS), "count=0,bytes=0");
+    loaded.setup_quota();
+    assert_eq!(data(&loaded, STATS), "count=3,bytes=8");
+    loaded.apply(&txn(1, 11, delete("/app/b")));
+    assert_eq!(data(&loaded, STATS), "count=2,bytes=5");
+    assert_eq!(loaded.tree_digest(), loaded.compute_tree_digest());
+}
