@@ -19,7 +19,6 @@ and say what to install (`make apt-deps` installs them).
 
 from __future__ import annotations
 
-import difflib
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import pytest
 
 import harness
+import transcripts
 from conftest import candidate_kind
 
 HERE = Path(__file__).resolve().parent
@@ -308,10 +308,6 @@ def tail(text: str, lines: int = 60) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def diff(a: list[str], b: list[str], a_name: str, b_name: str) -> str:
-    return "\n".join(difflib.unified_diff(a, b, a_name, b_name, lineterm="", n=2))
-
-
 def transcript_of(kind: str, classpath: str, server_factory) -> list[str]:
     if kind not in TRANSCRIPTS:
         TRANSCRIPTS[kind], _ = run_scenarios(classpath, server_factory(kind))
@@ -322,13 +318,7 @@ def test_curator_scenarios(server, curator_classpath):
     """Every scenario's transcript is exactly the expected one."""
     got, problem = run_scenarios(curator_classpath, server)
     TRANSCRIPTS[server.kind] = got
-    if got != EXPECTED:
-        pytest.fail(
-            f"Curator transcript on {server.kind} differs from the expected one:\n"
-            f"{diff(EXPECTED, got, 'expected', server.kind)}\n{problem}",
-            pytrace=False,
-        )
-    assert not problem, problem
+    transcripts.assert_expected("Curator", server.kind, got, EXPECTED, problem)
 
 
 def test_curator_ferrokeeper_matches_zookeeper(request, curator_classpath, server_factory):
@@ -337,9 +327,4 @@ def test_curator_ferrokeeper_matches_zookeeper(request, curator_classpath, serve
     cand = candidate_kind(request.config)
     oracle = transcript_of("zookeeper", curator_classpath, server_factory)
     got = transcript_of(cand, curator_classpath, server_factory)
-    assert oracle, "no transcript from Apache ZooKeeper"
-    if got != oracle:
-        pytest.fail(
-            f"Curator transcript: {cand} differs from Apache ZooKeeper:\n{diff(oracle, got, 'zookeeper', cand)}",
-            pytrace=False,
-        )
+    transcripts.assert_matches_oracle("Curator", oracle, got, cand)

@@ -16,7 +16,6 @@ say what to install (`make apt-deps` installs them).
 
 from __future__ import annotations
 
-import difflib
 import os
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import harness
+import transcripts
 from conftest import candidate_kind
 
 HERE = Path(__file__).resolve().parent
@@ -141,21 +141,11 @@ def run_scenarios(binary: Path, server: harness.Server) -> tuple[list[str], str]
     return proc.stdout.splitlines(), problem
 
 
-def diff(a: list[str], b: list[str], a_name: str, b_name: str) -> str:
-    return "\n".join(difflib.unified_diff(a, b, a_name, b_name, lineterm="", n=2))
-
-
 def test_go_client_scenarios(server, go_scenarios):
     """Every scenario's transcript is exactly the expected one."""
     got, problem = run_scenarios(go_scenarios, server)
     TRANSCRIPTS[server.kind] = got
-    if got != EXPECTED:
-        pytest.fail(
-            f"Go client transcript on {server.kind} differs from the expected one:\n"
-            f"{diff(EXPECTED, got, 'expected', server.kind)}\n{problem}",
-            pytrace=False,
-        )
-    assert not problem, problem
+    transcripts.assert_expected("Go client", server.kind, got, EXPECTED, problem)
 
 
 def test_go_client_ferrokeeper_matches_zookeeper(request, go_scenarios, server_factory):
@@ -165,10 +155,4 @@ def test_go_client_ferrokeeper_matches_zookeeper(request, go_scenarios, server_f
     for kind in ("zookeeper", cand):
         if kind not in TRANSCRIPTS:
             TRANSCRIPTS[kind], _ = run_scenarios(go_scenarios, server_factory(kind))
-    oracle, got = TRANSCRIPTS["zookeeper"], TRANSCRIPTS[cand]
-    assert oracle, "no transcript from Apache ZooKeeper"
-    if got != oracle:
-        pytest.fail(
-            f"Go client transcript: {cand} differs from Apache ZooKeeper:\n{diff(oracle, got, 'zookeeper', cand)}",
-            pytrace=False,
-        )
+    transcripts.assert_matches_oracle("Go client", TRANSCRIPTS["zookeeper"], TRANSCRIPTS[cand], cand)
