@@ -17,6 +17,7 @@ import subprocess
 import pytest
 
 import harness
+from conftest import candidate_kind
 
 SCRIPTS = {
     "crud": """
@@ -198,13 +199,52 @@ EXPECT = {
     # the server counts what is under /app: itself and its children, their bytes
     "quota": ["Output stat for /app count=2,bytes=5", "Output stat for /app count=5,bytes=17",
               "Output stat for /app count=4,bytes=13", "quota for /app does not exist."],
+    "enforced_quota": ["Quota has exceeded : /app/c", "Quota has exceeded : /bytes/y",
+                       "Created /soft/y", "Output stat for /bytes count=4,bytes=10"],
 }
+
+
+# Sessions run on servers with extra zoo.cfg settings: (settings, script).
+CONFIGURED = {
+    # hard limits refuse (soft ones only log); the client names the node it wrote
+    "enforced_quota": ({"enforceQuota": "true"}, """
+create /app
+setquota -N 3 /app
+create /app/a
+create /app/b
+create /app/c
+listquota /app
+create /soft
+setquota -n 1 /soft
+create /soft/x
+create /soft/y
+create /bytes
+setquota -B 10 /bytes
+create /bytes/x 12345
+set /bytes/x 1234567890
+set /bytes/x 123456789
+create /bytes/y 1
+set /bytes/y 12
+create /bytes/z
+listquota /bytes
+"""),
+}
+
+
+@pytest.mark.parametrize("name", list(CONFIGURED))
+def test_zkcli_configured_session(name, server_factory, request):
+    settings, script = CONFIGURED[name]
+    compare_sessions(name, script, server_factory("zookeeper", **settings),
+                     server_factory(candidate_kind(request.config), **settings))
 
 
 @pytest.mark.parametrize("name", list(SCRIPTS))
 def test_zkcli_session(name, oracle_and_candidate):
-    zk_server, cand = oracle_and_candidate
-    script = SCRIPTS[name]
+    compare_sessions(name, SCRIPTS[name], *oracle_and_candidate)
+
+
+def compare_sessions(name: str, script: str, zk_server, cand) -> None:
+    """The same zkCli session on both servers: normalised outputs equal."""
     raw_oracle = run_zkcli(zk_server, script)
     raw_cand = run_zkcli(cand, script)
     oracle, oracle_watches = normalise(raw_oracle)

@@ -82,6 +82,10 @@ pub struct Config {
     /// TTL nodes (`zookeeper.extendedTypesEnabled`, a system property in
     /// ZooKeeper that zoo.cfg sets as `extendedTypesEnabled`).
     pub extended_types_enabled: bool,
+    /// Refuse creates and setData that pass a quota's hard limit
+    /// (`zookeeper.enforceQuota`, which zoo.cfg sets as `enforceQuota`;
+    /// default false: a limit passed is only logged).
+    pub enforce_quota: bool,
     /// The AdminServer (`admin.*`).
     pub admin: AdminConfig,
     /// The config file's text as read (`initial_configuration`); empty with
@@ -149,6 +153,7 @@ impl Config {
             purge_interval_hours: 0,
             snapshot_compression: String::new(),
             extended_types_enabled: false,
+            enforce_quota: false,
             admin: AdminConfig::default(),
             source_text: String::new(),
             unknown: BTreeMap::new(),
@@ -273,6 +278,13 @@ impl Config {
                         "true" => true,
                         "false" => false,
                         _ => return Err(bad("expected true or false")),
+                    }
+                }
+                "enforceQuota" | "zookeeper.enforceQuota" => {
+                    cfg.enforce_quota = match value.to_ascii_lowercase().as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad("must be true or false")),
                     }
                 }
                 "admin.enableServer" | "zookeeper.admin.enableServer" => {
@@ -455,6 +467,18 @@ mod tests {
             let err = parse(bad).unwrap_err().to_string();
             assert!(err.contains(bad.split('=').next().unwrap()), "{err}");
         }
+    }
+
+    #[test]
+    fn enforce_quota_under_either_name() {
+        assert!(!parse("").unwrap().enforce_quota);
+        assert!(parse("enforceQuota=true\n").unwrap().enforce_quota);
+        assert!(
+            parse("zookeeper.enforceQuota=TRUE\n")
+                .unwrap()
+                .enforce_quota
+        );
+        assert!(parse("enforceQuota=1\n").is_err());
     }
 
     #[test]

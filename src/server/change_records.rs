@@ -25,6 +25,8 @@ pub struct ChangeRecord {
     /// The CRC32 of path and data the node's digest term starts from
     /// (`ChangeRecord.precalculatedDigest` in Java keeps the whole term).
     pub digest_prefix: Option<u32>,
+    /// Bytes of data (`ChangeRecord.data`'s length: setData's quota check).
+    pub data_len: i64,
 }
 
 impl ChangeRecord {
@@ -58,6 +60,7 @@ impl ChangeRecords {
                     child_count: node.num_children(),
                     acl: node.acl().to_vec(),
                     digest_prefix: node.digest_prefix(),
+                    data_len: node.data().map_or(0, |d| d.len() as i64),
                 }
             }
         };
@@ -126,6 +129,7 @@ mod tests {
             child_count: 0,
             acl: Vec::new(),
             digest_prefix: None,
+            data_len: 0,
         }
     }
 

@@ -226,6 +226,7 @@ impl Prep {
             session_id,
             auth,
             digest: self.pending_digest,
+            enforce_quota: self.shared.config.enforce_quota,
         };
         let body = match request {
             Request::Create(r) | Request::Create2(r) | Request::CreateContainer(r) => {

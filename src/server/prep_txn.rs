@@ -32,6 +32,8 @@ pub struct TxnBuilder<'a> {
     /// The tree digest once every txn prepared so far is applied; each
     /// recorded change moves it (`PrepRequestProcessor.precalculateDigest`).
     pub digest: i64,
+    /// Refuse writes past a quota's hard limit (`enforceQuota`).
+    pub enforce_quota: bool,
 }
 
 type Prepared = Result<TxnBody, ErrorCode>;
@@ -75,6 +77,14 @@ fn parent_of(path: &str) -> Result<&str, ErrorCode> {
 impl TxnBuilder<'_> {
     fn record(&self, path: &str) -> Result<ChangeRecord, ErrorCode> {
         self.changes.get(self.tree, path)
+    }
+
+    /// `zks.checkQuota`, with `enforceQuota` only.
+    fn check_quota(&self, path: &str, bytes_diff: i64, count_diff: i64) -> Result<(), ErrorCode> {
+        if !self.enforce_quota {
+            return Ok(());
+        }
+        self.tree.check_quota(path, bytes_diff, count_diff)
     }
 
     fn check(&self, acl: &[Acl], perm: i32) -> Result<(), ErrorCode> {
@@ -144,6 +154,8 @@ impl TxnBuilder<'_> {
         {
             return Err(ErrorCode::NoChildrenForEphemerals);
         }
+        let data_len = req.data.as_ref().map_or(0, |d| d.len() as i64);
+        self.check_quota(&path, data_len, 1)?;
         let new_cversion = parent_stat.cversion + 1;
         let owner = if let Some(owner) = ttl_owner {
             owner
@@ -212,6 +224,7 @@ impl TxnBuilder<'_> {
             child_count: 0,
             acl,
             digest_prefix: digest_prefix(&path, req.data.as_deref()),
+            data_len,
         };
         self.put(&path, None, node, touched);
         Ok(body)
@@ -258,6 +271,7 @@ impl TxnBuilder<'_> {
             child_count: -1,
             acl: Vec::new(),
             digest_prefix: None,
+            data_len: 0,
         };
         self.put(&req.path, Some(&node), gone, touched);
         Ok(TxnBody::Delete(DeleteTxn {
@@ -273,6 +287,8 @@ impl TxnBuilder<'_> {
         bad_path(&req.path)?;
         let node = self.record(&req.path)?;
         self.check(&node.acl, perms::WRITE)?;
+        let data_len = req.data.as_ref().map_or(0, |d| d.len() as i64);
+        self.check_quota(&req.path, data_len - node.data_len, 0)?;
         let mut stat = node.stat.expect("live node");
         let version = check_and_inc(stat.version, req.version)?;
         stat.version = version;
@@ -282,6 +298,7 @@ impl TxnBuilder<'_> {
             zxid: self.zxid,
             stat: Some(stat),
             digest_prefix: digest_prefix(&req.path, req.data.as_deref()),
+            data_len,
             ..node.clone()
         };
         self.put(&req.path, Some(&node), after, touched);
@@ -310,6 +327,7 @@ impl TxnBuilder<'_> {
             child_count: node.child_count,
             acl: acl.clone(),
             digest_prefix: node.digest_prefix,
+            data_len: node.data_len,
         };
         self.put(&req.path, Some(&node), after, touched);
         Ok(TxnBody::SetAcl(SetAclTxn {
@@ -437,6 +455,7 @@ impl TxnBuilder<'_> {
                 child_count: 0,
                 acl: Vec::new(),
                 digest_prefix: None,
+                data_len: 0,
             };
             self.put(path, before.as_ref(), gone, &mut touched);
         }

@@ -7,10 +7,11 @@
 //! snapshot is loaded, and moved by every create, delete and setData under
 //! `/app`. The stats node's data changes in place (its Stat stays, the tree
 //! digest follows), so replaying the same txns gives the same tree. Going
-//! past a limit is logged, as ZooKeeper does by default
-//! (`zookeeper.enforceQuota=false`); nothing is refused.
+//! past a limit is logged; with `enforceQuota` prep asks
+//! [`DataTree::check_quota`] first and refuses a write past a hard limit.
 
 use super::DataTree;
+use crate::proto::error_code::ErrorCode;
 
 /// `Quotas.quotaZookeeper`.
 pub const QUOTA_ROOT: &str = "/zookeeper/quota";
@@ -50,6 +51,18 @@ impl StatsTrack {
             bytes: value("bytes"),
             extra,
         }
+    }
+
+    /// A hard limit (`countHardLimit`, `byteHardLimit`) from after `=;`; -1 when absent.
+    fn hard_limit(&self, key: &str) -> i64 {
+        self.extra
+            .as_deref()
+            .unwrap_or_default()
+            .split(';')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| k.trim() == key)
+            .and_then(|(_, v)| v.trim().parse().ok())
+            .unwrap_or(-1)
     }
 
     fn to_bytes(&self) -> Vec<u8> {
@@ -133,6 +146,69 @@ impl DataTree {
             self.recount_quota(&subject);
             self.quota_paths.insert(subject);
         }
+    }
+
+    /// `ZooKeeperServer.checkQuota` (with `enforceQuota`): whether a write
+    /// that changes `path`'s subtree by `count_diff` nodes and `bytes_diff`
+    /// bytes stays within its quota, checked against the applied stats.
+    /// Passing a hard limit is `QuotaExceeded`; passing a soft one is logged.
+    pub fn check_quota(
+        &self,
+        path: &str,
+        bytes_diff: i64,
+        count_diff: i64,
+    ) -> Result<(), ErrorCode> {
+        let Some(subject) = self.quota_subject_of(path) else {
+            return Ok(());
+        };
+        let Some(limits) = self
+            .nodes
+            .get(&limit_path(&subject))
+            .map(|n| StatsTrack::parse(n.data()))
+        else {
+            return Ok(());
+        };
+        let current = self
+            .nodes
+            .get(&stat_path(&subject))
+            .map(|n| StatsTrack::parse(n.data()));
+        let checks = [
+            (
+                "Count",
+                count_diff,
+                limits.count,
+                limits.hard_limit("countHardLimit"),
+                current.as_ref().map(|c| c.count),
+            ),
+            (
+                "Byte",
+                bytes_diff,
+                limits.bytes,
+                limits.hard_limit("byteHardLimit"),
+                current.as_ref().map(|c| c.bytes),
+            ),
+        ];
+        for (what, diff, soft, hard, now) in checks {
+            if diff == 0 || (soft < 0 && hard < 0) {
+                continue;
+            }
+            let Some(now) = now else {
+                return Ok(());
+            };
+            let after = now + diff;
+            let limit = if hard > -1 { hard } else { soft };
+            if after > limit {
+                let kind = if hard > -1 { "hard" } else { "soft" };
+                let unit = if what == "Count" { "count" } else { "bytes" };
+                tracing::warn!(
+                    "Quota exceeded: {subject} [current {unit}={after}, {kind}{what}Limit={limit}]"
+                );
+                if hard > -1 {
+                    return Err(ErrorCode::QuotaExceeded);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// `getMaxPrefixWithQuota`: the deepest path under quota that is `path`

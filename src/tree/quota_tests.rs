@@ -4,6 +4,7 @@
 
 use super::tests::{create, create_txn, delete, set_data, txn};
 use super::*;
+use crate::proto::error_code::ErrorCode;
 use crate::txn::TxnBody;
 
 fn data(t: &DataTree, path: &str) -> String {
@@ -115,4 +116,35 @@ fn setup_after_a_snapshot_recounts_every_quota() {
     loaded.apply(&txn(1, 11, delete("/app/b")));
     assert_eq!(data(&loaded, STATS), "count=2,bytes=5");
     assert_eq!(loaded.tree_digest(), loaded.compute_tree_digest());
+}
+
+#[test]
+fn check_quota_refuses_past_a_hard_limit_only() {
+    let mut t = DataTree::new();
+    let steps = [
+        create("/app", -1),
+        create("/zookeeper/quota/app", -1),
+        // `setquota -N 3 -B 10 /app` and a soft count of 1.
+        create_with(
+            "/zookeeper/quota/app/zookeeper_limits",
+            b"count=1,bytes=-1=;byteHardLimit=10;countHardLimit=3",
+        ),
+        create_with("/zookeeper/quota/app/zookeeper_stats", b"count=0,bytes=0"),
+        create_with("/app/a", b"12345"),
+    ];
+    for (zxid, body) in steps.into_iter().enumerate() {
+        t.apply(&txn(1, zxid as i64 + 1, body));
+    }
+    assert_eq!(data(&t, STATS), "count=2,bytes=5");
+    // A third node passes the soft count (logged) but not the hard one.
+    assert_eq!(t.check_quota("/app/b", 0, 1), Ok(()));
+    t.apply(&txn(1, 10, create("/app/b", -1)));
+    assert_eq!(t.check_quota("/app/c", 0, 1), Err(ErrorCode::QuotaExceeded));
+    // Bytes: 5 more reach the hard limit of 10, 6 pass it; no change is never refused.
+    assert_eq!(t.check_quota("/app/a", 5, 0), Ok(()));
+    assert_eq!(t.check_quota("/app/a", 6, 0), Err(ErrorCode::QuotaExceeded));
+    assert_eq!(t.check_quota("/app/a", 0, 0), Ok(()));
+    // Outside any quota, and on the quota nodes themselves, nothing is checked.
+    assert_eq!(t.check_quota("/other", 100, 1), Ok(()));
+    assert_eq!(t.check_quota(STATS, 100, 0), Ok(()));
 }
