@@ -257,11 +257,7 @@ impl Config {
                     cfg.txn_log_size_limit_kb = number(path, line, &key, &value)?
                 }
                 "snapshot.trust.empty" | "zookeeper.snapshot.trust.empty" => {
-                    cfg.snapshot_trust_empty = match value.to_ascii_lowercase().as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(bad("must be true or false")),
-                    }
+                    cfg.snapshot_trust_empty = boolean(path, line, &key, &value)?
                 }
                 "fsync.warningthresholdms" | "zookeeper.fsync.warningthresholdms" => {
                     cfg.fsync_warning_threshold_ms = number(path, line, &key, &value)?
@@ -274,25 +270,13 @@ impl Config {
                     cfg.purge_interval_hours = number(path, line, &key, &value)?
                 }
                 "extendedTypesEnabled" | "zookeeper.extendedTypesEnabled" => {
-                    cfg.extended_types_enabled = match value.as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(bad("expected true or false")),
-                    }
+                    cfg.extended_types_enabled = boolean(path, line, &key, &value)?
                 }
                 "enforceQuota" | "zookeeper.enforceQuota" => {
-                    cfg.enforce_quota = match value.to_ascii_lowercase().as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(bad("must be true or false")),
-                    }
+                    cfg.enforce_quota = boolean(path, line, &key, &value)?
                 }
                 "admin.enableServer" | "zookeeper.admin.enableServer" => {
-                    cfg.admin.enabled = match value.to_ascii_lowercase().as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(bad("must be true or false")),
-                    }
+                    cfg.admin.enabled = boolean(path, line, &key, &value)?
                 }
                 "admin.serverAddress" | "zookeeper.admin.serverAddress" => {
                     cfg.admin.address = value.parse().map_err(|_| bad("not an IP address"))?
@@ -333,6 +317,22 @@ impl Config {
     /// Whether a four-letter word may run.
     pub fn allows_four_letter_word(&self, word: &str) -> bool {
         self.four_letter_words.iter().any(|w| w == "*" || w == word)
+    }
+}
+
+/// `true` or `false`, in any case (Java's `Boolean.parseBoolean` takes any
+/// case, and takes everything else as false: here that is an error).
+fn boolean(path: &Path, line: usize, key: &str, value: &str) -> Result<bool, ConfigError> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ConfigError::BadValue {
+            path: path.to_owned(),
+            line,
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason: "must be true or false".into(),
+        }),
     }
 }
 
@@ -470,15 +470,23 @@ mod tests {
     }
 
     #[test]
-    fn enforce_quota_under_either_name() {
+    fn boolean_keys_take_true_or_false_in_any_case() {
+        type Read = fn(&Config) -> bool;
+        let keys: [(&str, Read); 4] = [
+            ("enforceQuota", |c| c.enforce_quota),
+            ("zookeeper.extendedTypesEnabled", |c| {
+                c.extended_types_enabled
+            }),
+            ("admin.enableServer", |c| c.admin.enabled),
+            ("snapshot.trust.empty", |c| c.snapshot_trust_empty),
+        ];
+        for (key, get) in keys {
+            assert!(get(&parse(&format!("{key}=TRUE\n")).unwrap()), "{key}");
+            assert!(!get(&parse(&format!("{key}=false\n")).unwrap()), "{key}");
+            let err = parse(&format!("{key}=1\n")).unwrap_err().to_string();
+            assert!(err.contains("must be true or false"), "{err}");
+        }
         assert!(!parse("").unwrap().enforce_quota);
-        assert!(parse("enforceQuota=true\n").unwrap().enforce_quota);
-        assert!(
-            parse("zookeeper.enforceQuota=TRUE\n")
-                .unwrap()
-                .enforce_quota
-        );
-        assert!(parse("enforceQuota=1\n").is_err());
     }
 
     #[test]

@@ -15,19 +15,32 @@ fn create_with(path: &str, data: &[u8]) -> TxnBody {
     TxnBody::Create(create_txn(path, data, false, -1))
 }
 
+/// Applies `steps` as txns of one session, zxids from `first_zxid` on.
+fn apply_all(t: &mut DataTree, first_zxid: i64, steps: impl IntoIterator<Item = TxnBody>) {
+    for (i, body) in steps.into_iter().enumerate() {
+        t.apply(&txn(1, first_zxid + i as i64, body));
+    }
+}
+
+/// The nodes `zkCli.sh setquota` creates for a quota on `subject`.
+fn quota_nodes(subject: &str, limits: &[u8]) -> [TxnBody; 3] {
+    let dir = format!("/zookeeper/quota{subject}");
+    [
+        create(&dir, -1),
+        create_with(&format!("{dir}/zookeeper_limits"), limits),
+        create_with(&format!("{dir}/zookeeper_stats"), b"count=0,bytes=0"),
+    ]
+}
+
 /// `setquota -n 3 /app` after `create /app` and `create /app/a 12345`.
 fn tree_with_quota() -> DataTree {
     let mut t = DataTree::new();
-    let steps = [
-        create("/app", -1),
-        create_with("/app/a", b"12345"),
-        create("/zookeeper/quota/app", -1),
-        create_with("/zookeeper/quota/app/zookeeper_limits", b"count=3,bytes=-1"),
-        create_with("/zookeeper/quota/app/zookeeper_stats", b"count=0,bytes=0"),
-    ];
-    for (zxid, body) in steps.into_iter().enumerate() {
-        t.apply(&txn(1, zxid as i64 + 1, body));
-    }
+    apply_all(
+        &mut t,
+        1,
+        [create("/app", -1), create_with("/app/a", b"12345")],
+    );
+    apply_all(&mut t, 3, quota_nodes("/app", b"count=3,bytes=-1"));
     t
 }
 
@@ -53,9 +66,7 @@ fn creates_deletes_and_set_data_move_the_stats_in_place() {
         delete("/app/c"),
         create_with("/elsewhere", b"not counted"),
     ];
-    for (i, body) in steps.into_iter().enumerate() {
-        t.apply(&txn(1, 10 + i as i64, body));
-    }
+    apply_all(&mut t, 10, steps);
     // 5 nodes, then one deleted; bytes 5 + 10 + 2, then /app/a 5 -> 1.
     assert_eq!(data(&t, STATS), "count=4,bytes=13");
     assert_eq!(*t.node(STATS).unwrap().stat_persisted(), stat_before);
@@ -65,22 +76,9 @@ fn creates_deletes_and_set_data_move_the_stats_in_place() {
 #[test]
 fn the_deepest_quota_counts_and_deleting_the_limits_ends_it() {
     let mut t = tree_with_quota();
-    let steps = [
-        create("/app/sub", -1),
-        create("/zookeeper/quota/app/sub", -1),
-        create_with(
-            "/zookeeper/quota/app/sub/zookeeper_limits",
-            b"count=-1,bytes=10",
-        ),
-        create_with(
-            "/zookeeper/quota/app/sub/zookeeper_stats",
-            b"count=0,bytes=0",
-        ),
-        create_with("/app/sub/x", b"abc"),
-    ];
-    for (i, body) in steps.into_iter().enumerate() {
-        t.apply(&txn(1, 10 + i as i64, body));
-    }
+    apply_all(&mut t, 10, [create("/app/sub", -1)]);
+    apply_all(&mut t, 11, quota_nodes("/app/sub", b"count=-1,bytes=10"));
+    apply_all(&mut t, 14, [create_with("/app/sub/x", b"abc")]);
     assert_eq!(
         data(&t, "/zookeeper/quota/app/sub/zookeeper_stats"),
         "count=2,bytes=3"
@@ -121,20 +119,11 @@ fn setup_after_a_snapshot_recounts_every_quota() {
 #[test]
 fn check_quota_refuses_past_a_hard_limit_only() {
     let mut t = DataTree::new();
-    let steps = [
-        create("/app", -1),
-        create("/zookeeper/quota/app", -1),
-        // `setquota -N 3 -B 10 /app` and a soft count of 1.
-        create_with(
-            "/zookeeper/quota/app/zookeeper_limits",
-            b"count=1,bytes=-1=;byteHardLimit=10;countHardLimit=3",
-        ),
-        create_with("/zookeeper/quota/app/zookeeper_stats", b"count=0,bytes=0"),
-        create_with("/app/a", b"12345"),
-    ];
-    for (zxid, body) in steps.into_iter().enumerate() {
-        t.apply(&txn(1, zxid as i64 + 1, body));
-    }
+    apply_all(&mut t, 1, [create("/app", -1)]);
+    // `setquota -N 3 -B 10 /app` and a soft count of 1.
+    let limits = b"count=1,bytes=-1=;byteHardLimit=10;countHardLimit=3";
+    apply_all(&mut t, 2, quota_nodes("/app", limits));
+    apply_all(&mut t, 5, [create_with("/app/a", b"12345")]);
     assert_eq!(data(&t, STATS), "count=2,bytes=5");
     // A third node passes the soft count (logged) but not the hard one.
     assert_eq!(t.check_quota("/app/b", 0, 1), Ok(()));
