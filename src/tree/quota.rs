@@ -5,8 +5,9 @@
 //! tree itself keeps at the subtree's node count and data bytes
 //! (`count=N,bytes=M`): recounted when the stats node is created or a
 //! snapshot is loaded, and moved by every create, delete and setData under
-//! `/app`. The stats node's data changes in place (its Stat stays, the tree
-//! digest follows), so replaying the same txns gives the same tree. Going
+//! `/app`. The stats node's data changes in place (its Stat stays; the tree
+//! digest leaves `/zookeeper`'s nodes out, as ZooKeeper's does, because of
+//! exactly these updates), so replaying the same txns gives the same tree. Going
 //! past a limit is logged; with `enforceQuota` prep asks
 //! [`DataTree::check_quota`] first and refuses a write past a hard limit.
 
@@ -287,7 +288,8 @@ impl DataTree {
     }
 
     /// Puts `stats` into the stats node at `path` in place: its Stat stays,
-    /// the tree digest follows (`nodes.preChange` / `postChange`).
+    /// the tree digest is kept in step (`nodes.preChange` / `postChange`;
+    /// a term of 0 for nodes under `/zookeeper`).
     fn replace_quota_data(&mut self, path: &str, stats: &StatsTrack) {
         let Some(node) = self.nodes.get_mut(path) else {
             return;
