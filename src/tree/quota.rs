@@ -173,9 +173,11 @@ impl DataTree {
             .nodes
             .get(&stat_path(&subject))
             .map(|n| StatsTrack::parse(n.data()));
+        // (what, unit, change, soft limit, hard limit, current)
         let checks = [
             (
                 "Count",
+                "count",
                 count_diff,
                 limits.count,
                 limits.hard_limit("countHardLimit"),
@@ -183,13 +185,14 @@ impl DataTree {
             ),
             (
                 "Byte",
+                "bytes",
                 bytes_diff,
                 limits.bytes,
                 limits.hard_limit("byteHardLimit"),
                 current.as_ref().map(|c| c.bytes),
             ),
         ];
-        for (what, diff, soft, hard, now) in checks {
+        for (what, unit, diff, soft, hard, now) in checks {
             if diff == 0 || (soft < 0 && hard < 0) {
                 continue;
             }
@@ -200,7 +203,6 @@ impl DataTree {
             let limit = if hard > -1 { hard } else { soft };
             if after > limit {
                 let kind = if hard > -1 { "hard" } else { "soft" };
-                let unit = if what == "Count" { "count" } else { "bytes" };
                 tracing::warn!(
                     "Quota exceeded: {subject} [current {unit}={after}, {kind}{what}Limit={limit}]"
                 );

@@ -143,14 +143,8 @@ fn connections(shared: &Shared, _: &str) -> Outcome {
     })))
 }
 
-/// (snapshot dir size, log dir size) in bytes.
-fn dir_sizes(shared: &Shared) -> (u64, u64) {
-    let (snap_dir, log_dir) = four_letter::version_dirs(shared);
-    (host::dir_size(&snap_dir), host::dir_size(&log_dir))
-}
-
 fn dirs(shared: &Shared, _: &str) -> Outcome {
-    let (data, log) = dir_sizes(shared);
+    let (data, log) = host::dir_sizes(shared);
     Ok(object(json!({ "datadir_size": data, "logdir_size": log })))
 }
 
@@ -257,7 +251,7 @@ fn server_summary(shared: &Shared) -> Map<String, Value> {
         "min_buffer_size": min,
         "max_buffer_size": max,
     });
-    let (data_size, log_size) = dir_sizes(shared);
+    let (data_size, log_size) = host::dir_sizes(shared);
     object(json!({
         "version": four_letter::full_version(),
         "read_only": false,

@@ -9,7 +9,7 @@ use crate::server::Shared;
 
 /// The bytes of the regular files directly in `dir` (`ZooKeeperServer.getDirSize`
 /// recurses, but the version-2 directories hold no subdirectories).
-pub fn dir_size(dir: &Path) -> u64 {
+fn dir_size(dir: &Path) -> u64 {
     fn walk(dir: &Path) -> u64 {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return 0;
@@ -26,14 +26,17 @@ pub fn dir_size(dir: &Path) -> u64 {
     walk(dir)
 }
 
+/// (snapshot dir, log dir) sizes in bytes: `dirs`, `conf` and the
+/// AdminServer's `stats` report them.
+pub fn dir_sizes(shared: &Shared) -> (u64, u64) {
+    let (snap_dir, log_dir) = super::version_dirs(shared);
+    (dir_size(&snap_dir), dir_size(&log_dir))
+}
+
 /// `DirsCommand`.
 pub fn dirs(shared: &Shared) -> String {
-    let (snap_dir, log_dir) = super::version_dirs(shared);
-    format!(
-        "datadir_size: {}\nlogdir_size: {}\n",
-        dir_size(&snap_dir),
-        dir_size(&log_dir)
-    )
+    let (data, log) = dir_sizes(shared);
+    format!("datadir_size: {data}\nlogdir_size: {log}\n")
 }
 
 fn proc_text(path: &str) -> Option<String> {

@@ -183,14 +183,15 @@ pub fn listen_backlog(shared: &Shared) -> i32 {
 fn conf(shared: &Shared) -> String {
     let cfg = &shared.config;
     let (snap_dir, log_dir) = version_dirs(shared);
+    let (snap_size, log_size) = host::dir_sizes(shared);
     let backlog = listen_backlog(shared);
     format!(
         "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog={}\nserverId=0\n",
         cfg.client_port,
         absolute(&snap_dir),
-        host::dir_size(&snap_dir),
+        snap_size,
         absolute(&log_dir),
-        host::dir_size(&log_dir),
+        log_size,
         cfg.tick_time_ms,
         cfg.max_client_cnxns,
         cfg.min_session_timeout_ms,
