@@ -6,7 +6,8 @@
 //! - [`listener`] accepts connections and starts a [`session`] actor for each.
 //! - [`prep`] validates and turns writes into txns ([`prep_txn`], [`change_records`]),
 //!   and tracks sessions ([`session_tracker`]).
-//! - [`sync`] is the log stage (group commit); [`final_stage`] applies, fires
+//! - [`sync`] is the log stage: it writes txns out and [`group_commit`]
+//!   fsyncs them in batches; [`final_stage`] applies, fires
 //!   watches, replies ([`reads`]).
 //! - [`snapshotter`] writes fuzzy snapshots off the request path; [`recovery`]
 //!   rebuilds the tree at start-up ([`snapshot_load`] reads the snapshot).
@@ -18,6 +19,7 @@ pub mod admin;
 pub mod change_records;
 pub mod final_stage;
 pub mod four_letter;
+pub mod group_commit;
 pub mod listener;
 pub mod log_metrics;
 pub mod pipeline;
