@@ -36,10 +36,18 @@ pub(super) struct Durable {
     /// Batches handed to the syncer and not yet passed on.
     pub queued: AtomicUsize,
     /// A write or fsync failed: no txn is acknowledged again.
-    pub failed: AtomicBool,
+    failed: AtomicBool,
 }
 
 impl Durable {
+    pub fn new(targets: LogTargets) -> Self {
+        Durable {
+            targets,
+            queued: AtomicUsize::new(0),
+            failed: AtomicBool::new(false),
+        }
+    }
+
     /// fsyncs the files behind `batches` once, then passes the batches on in
     /// order. After any failure it acknowledges no txn again: their writers
     /// are disconnected and prep refuses new writes.

@@ -76,7 +76,7 @@ impl Percentiles {
         }
     }
 
-    fn reset(&self) {
+    pub fn reset(&self) {
         self.summary.reset();
         for b in self.buckets.iter() {
             b.store(0, R);
@@ -84,7 +84,7 @@ impl Percentiles {
     }
 
     /// `mntr` lines for `name`, in `AvgMinMaxPercentileCounter.values` order.
-    fn lines(&self, name: &str, out: &mut Vec<(String, String)>) {
+    pub fn lines(&self, name: &str, out: &mut Vec<(String, String)>) {
         summary_lines(&self.summary, name, out);
         let counts: Vec<u64> = self.buckets.iter().map(|b| b.load(R)).collect();
         for (label, q) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {

@@ -16,7 +16,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
-use super::log_metrics::LogMetrics;
+use super::log_metrics::{LogMetrics, Percentiles};
 use crate::proto::opcode::OpCode;
 
 const R: Ordering = Ordering::Relaxed;
@@ -293,6 +293,12 @@ impl ConnStats {
         self.last_latency.store(ms, R);
         self.latency.add_owned(ms);
         server.latency.add(ms);
+        // `ServerStats.updateLatency`: requests with a txn header are updates.
+        if is_write(op_type) || op_type == OpCode::CreateSession as i32 {
+            server.update_latency.add(ms);
+        } else {
+            server.read_latency.add(ms);
+        }
     }
 
     /// The session is open on this connection.
@@ -454,6 +460,10 @@ pub struct ServerStats {
     packets_received: AtomicU64,
     packets_sent: AtomicU64,
     pub latency: Latency,
+    /// `readlatency` and `updatelatency` (`mntr`): the latency of requests
+    /// without a txn, and with one.
+    pub read_latency: Percentiles,
+    pub update_latency: Percentiles,
     /// The log stage's and the snapshotter's metrics (`mntr`).
     pub log: LogMetrics,
     auth_failed: AtomicU64,
@@ -480,6 +490,8 @@ impl ServerStats {
             packets_received: AtomicU64::new(0),
             packets_sent: AtomicU64::new(0),
             latency: Latency::new(),
+            read_latency: Percentiles::default(),
+            update_latency: Percentiles::default(),
             log: LogMetrics::default(),
             auth_failed: AtomicU64::new(0),
             response_sizes: ResponseSizes::new(),
@@ -522,6 +534,8 @@ impl ServerStats {
     /// metrics it resets through `ServerMetrics.resetAll`).
     pub fn reset(&self) {
         self.latency.reset();
+        self.read_latency.reset();
+        self.update_latency.reset();
         self.log.reset();
         self.response_sizes.reset();
         self.packets_received.store(0, R);

@@ -13,8 +13,8 @@
 //!   everything prep handed on in that round. The event loop spends most of
 //!   a group commit waiting, so the write (a copy into the page cache) costs
 //!   it little, and each write is a thread wake-up fewer than with a writer
-//!   thread: on this two-vCPU machine that was a tenth more durable sets/s
-//!   (docs/PERFORMANCE.md).
+//!   thread: on this two-vCPU machine that was about a sixth more durable
+//!   sets/s (docs/PERFORMANCE.md, "Durable writes").
 //! - **forceSync=no**: on a writer thread. Without fsyncs the event loop is
 //!   the bottleneck and the writes would take its time. A lone item with the
 //!   syncer idle (a synchronous client) is passed on by the writer itself,
@@ -35,7 +35,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -57,9 +57,8 @@ const MAX_BATCH: usize = 4096;
 /// is idle.
 const INLINE_MAX: usize = 1;
 
-/// The stage's entrance: prep hands items straight to the writer (no actor
-/// mailbox in between, so a write never waits for the event loop to get
-/// round to forwarding it).
+/// The stage's entrance: prep hands items straight to the writer, with no
+/// actor mailbox in between.
 pub struct SyncStage {
     entrance: Entrance,
 }
@@ -98,11 +97,7 @@ impl SyncStage {
             config.snap_size_limit_kb.saturating_mul(1024),
             config.txn_log_size_limit_kb.saturating_mul(1024),
         );
-        let durable = Arc::new(Durable {
-            targets,
-            queued: AtomicUsize::new(0),
-            failed: AtomicBool::new(false),
-        });
+        let durable = Arc::new(Durable::new(targets));
         let for_syncer = durable.clone();
         std::thread::Builder::new()
             .name("txn-sync".into())

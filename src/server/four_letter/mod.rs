@@ -265,6 +265,8 @@ pub fn monitor_pairs(shared: &Shared) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> =
         gauges.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     pairs.extend(stats.log.lines());
+    stats.read_latency.lines("readlatency", &mut pairs);
+    stats.update_latency.lines("updatelatency", &mut pairs);
     pairs
 }
 
