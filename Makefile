@@ -22,7 +22,7 @@ PYTEST_ARGS ?=
 # test_curator.py compiles: javac comes from default-jdk-headless, below),
 # the servlet API ZooKeeper's AdminServer needs, and Go with the Go client
 # (compat-tests/go/scenarios.go, built by test_go_client.py)
-APT_PACKAGES := zookeeper zookeeper-bin libcurator-recipes-java libcurator-framework-java libservlet-api-java \
+APT_PACKAGES := zookeeper zookeeper-bin libcurator-recipes-java libcurator-framework-java libservlet-api-java libnetty-java openssl \
 	golang-go golang-github-samuel-go-zookeeper-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -70,9 +70,11 @@ def zookeeper_classpath() -> str:
 
     zookeeper.jar's manifest names its dependencies; we add a logging
     binding (slf4j-log4j12 + log4j 1.2) when present so the server log is
-    readable, the servlet API its AdminServer needs (Debian's manifest
-    leaves it out, so without it the AdminServer never starts), and every
-    other zookeeper*.jar.
+    readable, the servlet API its AdminServer needs and the Netty codec,
+    handler and resolver jars its TLS server port and TLS client need
+    (Debian's manifest leaves them out, so without them the AdminServer
+    never starts and TLS connections fail with NoClassDefFoundError), and
+    every other zookeeper*.jar.
     """
     jars = ["/usr/share/java/zookeeper.jar"]
     jars += sorted(
@@ -80,7 +82,8 @@ def zookeeper_classpath() -> str:
         for j in glob.glob("/usr/share/java/zookeeper*.jar")
         if j not in jars and "zooinspector" not in j and "loggraph" not in j
     )
-    for extra in ("slf4j-log4j12.jar", "log4j-1.2.jar", "servlet-api.jar"):
+    for extra in ("slf4j-log4j12.jar", "log4j-1.2.jar", "servlet-api.jar",
+                  "netty-codec.jar", "netty-handler.jar", "netty-resolver.jar"):
         p = Path("/usr/share/java") / extra
         if p.exists():
             jars.append(str(p))

@@ -88,6 +88,12 @@ pub struct Config {
     pub enforce_quota: bool,
     /// The AdminServer (`admin.*`).
     pub admin: AdminConfig,
+    /// The TLS client port (`secureClientPort`); none by default.
+    pub secure_client_port: Option<u16>,
+    /// `secureClientPortAddress` (default 0.0.0.0).
+    pub secure_client_port_address: IpAddr,
+    /// The TLS settings of the secure client port (`ssl.*`).
+    pub ssl: SslConfig,
     /// The config file's text as read (`initial_configuration`); empty with
     /// the embedded defaults.
     pub source_text: String,
@@ -109,6 +115,31 @@ pub struct AdminConfig {
     pub command_url: String,
     /// `admin.idleTimeout`: ms an idle connection is kept (default 30000).
     pub idle_timeout_ms: u64,
+}
+
+/// The secure client port's TLS settings: in ZooKeeper the system
+/// properties `zookeeper.ssl.*`, which zoo.cfg sets as `ssl.*`.
+#[derive(Debug, Clone, Default)]
+pub struct SslConfig {
+    /// `ssl.keyStore.location`: the server's key and certificate chain.
+    pub key_store: Option<PathBuf>,
+    /// `ssl.keyStore.type`; inferred from the file name when not set.
+    pub key_store_type: Option<String>,
+    /// `ssl.trustStore.location`: the CAs client certificates are checked against.
+    pub trust_store: Option<PathBuf>,
+    /// `ssl.trustStore.type`; inferred from the file name when not set.
+    pub trust_store_type: Option<String>,
+    /// `ssl.clientAuth`: `need` (the default), `want` or `none`.
+    pub client_auth: ClientAuth,
+}
+
+/// Whether the secure port asks clients for a certificate (`ssl.clientAuth`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientAuth {
+    #[default]
+    Need,
+    Want,
+    None,
 }
 
 impl Default for AdminConfig {
@@ -155,6 +186,9 @@ impl Config {
             extended_types_enabled: false,
             enforce_quota: false,
             admin: AdminConfig::default(),
+            secure_client_port: None,
+            secure_client_port_address: IpAddr::from([0, 0, 0, 0]),
+            ssl: SslConfig::default(),
             source_text: String::new(),
             unknown: BTreeMap::new(),
         }
@@ -292,6 +326,34 @@ impl Config {
                 }
                 "admin.idleTimeout" | "zookeeper.admin.idleTimeout" => {
                     cfg.admin.idle_timeout_ms = number(path, line, &key, &value)?
+                }
+                "secureClientPort" => {
+                    cfg.secure_client_port = Some(number(path, line, &key, &value)?)
+                }
+                "secureClientPortAddress" => {
+                    cfg.secure_client_port_address =
+                        value.parse().map_err(|_| bad("not an IP address"))?
+                }
+                "ssl.keyStore.location" | "zookeeper.ssl.keyStore.location" => {
+                    cfg.ssl.key_store = Some(PathBuf::from(&value))
+                }
+                "ssl.keyStore.type" | "zookeeper.ssl.keyStore.type" => {
+                    cfg.ssl.key_store_type = Some(value.clone())
+                }
+                "ssl.trustStore.location" | "zookeeper.ssl.trustStore.location" => {
+                    cfg.ssl.trust_store = Some(PathBuf::from(&value))
+                }
+                "ssl.trustStore.type" | "zookeeper.ssl.trustStore.type" => {
+                    cfg.ssl.trust_store_type = Some(value.clone())
+                }
+                "ssl.clientAuth" | "zookeeper.ssl.clientAuth" => {
+                    // `ClientAuth.fromPropertyValue`: any case, empty is need.
+                    cfg.ssl.client_auth = match value.to_ascii_lowercase().as_str() {
+                        "" | "need" => ClientAuth::Need,
+                        "want" => ClientAuth::Want,
+                        "none" => ClientAuth::None,
+                        _ => return Err(bad("expected need, want or none")),
+                    }
                 }
                 "snapshot.compression.method" => match value.as_str() {
                     "" | "gz" | "snappy" => cfg.snapshot_compression = value.clone(),
@@ -435,6 +497,43 @@ mod tests {
                 .snapshot_trust_empty
         );
         assert!(parse("snapshot.trust.empty=yes\n").is_err());
+    }
+
+    #[test]
+    fn secure_port_and_ssl_keys_under_either_name() {
+        let cfg = parse("tickTime=2000\n").unwrap();
+        assert_eq!(cfg.secure_client_port, None);
+        assert_eq!(cfg.ssl.client_auth, ClientAuth::Need);
+        let cfg = parse(
+            "secureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n\
+             ssl.keyStore.location=/k.pem\nzookeeper.ssl.keyStore.type=PEM\n\
+             zookeeper.ssl.trustStore.location=/t.pem\nssl.trustStore.type=PEM\n\
+             ssl.clientAuth=WANT\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.secure_client_port, Some(2281));
+        assert_eq!(
+            cfg.secure_client_port_address,
+            "127.0.0.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(cfg.ssl.key_store.as_deref(), Some(Path::new("/k.pem")));
+        assert_eq!(cfg.ssl.trust_store.as_deref(), Some(Path::new("/t.pem")));
+        assert_eq!(cfg.ssl.key_store_type.as_deref(), Some("PEM"));
+        assert_eq!(cfg.ssl.trust_store_type.as_deref(), Some("PEM"));
+        assert_eq!(cfg.ssl.client_auth, ClientAuth::Want);
+        assert!(cfg.unknown.is_empty(), "{:?}", cfg.unknown);
+        assert_eq!(
+            parse("ssl.clientAuth=none\n").unwrap().ssl.client_auth,
+            ClientAuth::None
+        );
+        for bad in [
+            "ssl.clientAuth=maybe",
+            "secureClientPort=x",
+            "secureClientPortAddress=h",
+        ] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains(bad.split('=').next().unwrap()), "{err}");
+        }
     }
 
     #[test]

@@ -1,28 +1,42 @@
-//! Accepts client connections and starts a session actor for each.
+//! Accepts client connections and starts a session actor for each: plain
+//! TCP on `clientPort`, TLS on `secureClientPort` (see [`tls`](super::tls)).
 //!
 //! Session actors share the event-loop thread with prep and final: measured on
 //! 2 cores, spreading them over per-core I/O threads cost more in wake-ups and
 //! context switches (two per read) than it gained (get-heavy 430k → 300k ops/s;
 //! docs/PERFORMANCE.md). Blocking work (fsync, snapshots) has its own threads.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::Addr;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 use crate::server::prep::Prep;
 use crate::server::session::Session;
 use crate::server::Shared;
 
+/// How long a TLS client may take over its handshake
+/// (`zookeeper.ssl.handshakeDetectionTimeoutMillis`' default).
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Accepts until the process ends; refuses an IP past `maxClientCnxns`.
-pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, prep: Addr<Prep>) {
+/// With `tls`, each connection is a TLS one.
+pub async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    prep: Addr<Prep>,
+) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(s) => s,
             Err(e) => {
                 // EMFILE and friends: log, back off a little, keep serving.
                 tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
@@ -35,6 +49,42 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, prep: Addr<
             drop(stream);
             continue;
         }
-        Session::spawn(stream, peer, shared.clone(), prep.clone());
+        let _ = stream.set_nodelay(true);
+        match &tls {
+            None => {
+                let (read, write) = stream.into_split();
+                Session::spawn(read, Box::new(write), peer, shared.clone(), prep.clone());
+            }
+            Some(acceptor) => {
+                let handshake =
+                    tls_session(acceptor.clone(), stream, peer, shared.clone(), prep.clone());
+                actix::spawn(handshake);
+            }
+        }
+    }
+}
+
+/// Runs the TLS handshake, then starts the session; a failed or slow
+/// handshake closes the connection with a log line.
+async fn tls_session(
+    acceptor: TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    prep: Addr<Prep>,
+) {
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => {
+            let (read, write) = tokio::io::split(tls);
+            Session::spawn(read, Box::new(write), peer, shared, prep);
+        }
+        Ok(Err(e)) => {
+            tracing::warn!("TLS handshake with {peer} failed: {e}");
+            shared.connection_closed(peer.ip());
+        }
+        Err(_) => {
+            tracing::warn!("TLS handshake with {peer} timed out after {TLS_HANDSHAKE_TIMEOUT:?}");
+            shared.connection_closed(peer.ip());
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! ```text
 //! client ─TCP─▶ session ─▶ prep ─▶ sync ─▶ final ─▶ session ─TCP─▶ client
 //! ```
-//! - [`listener`] accepts connections and starts a [`session`] actor for each.
+//! - [`listener`] accepts connections (TLS ones through [`tls`]) and starts a
+//!   [`session`] actor for each.
 //! - [`prep`] validates and turns writes into txns ([`prep_txn`], [`change_records`]),
 //!   and tracks sessions ([`session_tracker`]).
 //! - [`sync`] is the log stage: it writes txns out and [`group_commit`]
@@ -34,6 +35,7 @@ pub mod snapshotter;
 pub mod standalone;
 pub mod stats;
 pub mod sync;
+pub mod tls;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

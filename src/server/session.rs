@@ -17,8 +17,7 @@ use std::time::Instant;
 use actix::io::{FramedWrite, WriteHandler};
 use actix::prelude::*;
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::{Decoder, FramedRead};
 
 use crate::proto::auth::AuthPacket;
@@ -164,7 +163,7 @@ pub struct Session {
     peer: SocketAddr,
     shared: Arc<Shared>,
     prep: Addr<Prep>,
-    writer: FramedWrite<Outbound, OwnedWriteHalf, OutboundCodec>,
+    writer: FramedWrite<Outbound, ConnWriter, OutboundCodec>,
     state: State,
     client_sent_read_only: bool,
     auth: Arc<Vec<Id>>,
@@ -180,13 +179,20 @@ pub struct Session {
 /// most of a session's idle memory was tokio-util's default 8 KiB.
 const READ_BUFFER_START: usize = 1024;
 
+/// The sending half of a connection: a TCP socket's, or a TLS stream's.
+pub type ConnWriter = Box<dyn AsyncWrite + Unpin>;
+
 impl Session {
-    /// Starts the actor for an accepted connection.
-    pub fn spawn(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, prep: Addr<Prep>) {
-        let _ = stream.set_nodelay(true);
+    /// Starts the actor for an accepted connection, given its two halves.
+    pub fn spawn(
+        read: impl AsyncRead + Unpin + 'static,
+        write: ConnWriter,
+        peer: SocketAddr,
+        shared: Arc<Shared>,
+        prep: Addr<Prep>,
+    ) {
         let max = shared.config.max_buffer;
         Session::create(move |ctx| {
-            let (read, write) = stream.into_split();
             let codec = InboundCodec {
                 frames: FrameCodec::new(max),
                 first: true,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
 use crate::persistence::{DataDirs, TxnLogOptions, TxnLogWriter};
@@ -17,7 +18,7 @@ use crate::server::prep::Prep;
 use crate::server::recovery::recover;
 use crate::server::snapshotter::{snapshot_now, Snapshotter};
 use crate::server::sync::{LogTargets, SyncStage};
-use crate::server::Shared;
+use crate::server::{tls, Shared};
 
 fn startup_error(what: &str, e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("{what}: {e}"))
@@ -61,6 +62,7 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     if !from_snapshot {
         snapshot_now(&shared, &dirs).map_err(|e| startup_error("cannot write a snapshot", e))?;
     }
+    let secure = bind_secure(&shared.config).await?;
     // Before any actor starts: if its port is taken, start-up stops here.
     admin::start(shared.clone()).await?;
     let snapshotter = Snapshotter::start_on_own_thread(shared.clone(), dirs, from_snapshot);
@@ -76,6 +78,29 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
         Prep::new(pipeline_shared, sync, final_stage, restored)
     });
     tracing::info!("binding to port {local}");
-    actix::spawn(accept_loop(listener, shared, prep));
+    if let Some((listener, acceptor)) = secure {
+        tracing::info!("binding to secure port {}", listener.local_addr()?);
+        actix::spawn(accept_loop(
+            listener,
+            Some(acceptor),
+            shared.clone(),
+            prep.clone(),
+        ));
+    }
+    actix::spawn(accept_loop(listener, None, shared, prep));
     Ok(local)
+}
+
+/// The secure client port's listener and TLS acceptor, when
+/// `secureClientPort` is set; unusable TLS settings stop start-up.
+async fn bind_secure(config: &Config) -> std::io::Result<Option<(TcpListener, TlsAcceptor)>> {
+    let Some(port) = config.secure_client_port else {
+        return Ok(None);
+    };
+    let acceptor = tls::acceptor(&config.ssl).map_err(std::io::Error::other)?;
+    let bind = SocketAddr::new(config.secure_client_port_address, port);
+    let listener = TcpListener::bind(bind)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
+    Ok(Some((listener, acceptor)))
 }

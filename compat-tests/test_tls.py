@@ -1,0 +1,167 @@
+"""The secure client port (`secureClientPort`, `ssl.*`), on both servers.
+
+An operator who runs ZooKeeper with TLS keeps the zoo.cfg lines and the
+PEM stores: a client with a certificate from the trusted CA is served on the
+secure port (the plain port goes on serving beside it), one without a
+certificate, or with one from another CA, is refused. Certificates come from
+`openssl`, made fresh by each run. ZooKeeper needs its Netty connection
+factory for TLS; ferrokeeper takes the same lines and ignores that one.
+"""
+
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.handlers.threading import KazooTimeoutError
+
+import harness
+from harness import Server, free_port
+
+NETTY = "org.apache.zookeeper.server.NettyServerCnxnFactory"
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_ca(d: Path, name: str) -> None:
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2",
+            "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+
+
+def make_leaf(d: Path, ca: str, name: str, usage: str) -> None:
+    """`name`.key (PKCS#8) and `name`.pem, signed by `ca`; `name`-store.pem holds both."""
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
+    ext = d / f"{name}.ext"
+    ext.write_text(
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+        f"extendedKeyUsage={usage}\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n"
+    )
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
+            "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", ext.name, cwd=d)
+    (d / f"{name}-store.pem").write_text((d / f"{name}.key").read_text() + (d / f"{name}.pem").read_text())
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("certs")
+    make_ca(d, "ca")
+    make_ca(d, "other-ca")
+    make_leaf(d, "ca", "server", "serverAuth")
+    make_leaf(d, "ca", "client", "clientAuth")
+    make_leaf(d, "other-ca", "stranger", "clientAuth")
+    return d
+
+
+def tls_config(certs: Path, port: int, **extra: str) -> dict:
+    return {
+        "secureClientPort": str(port),
+        "secureClientPortAddress": "127.0.0.1",
+        "serverCnxnFactory": NETTY,
+        "ssl.keyStore.location": str(certs / "server-store.pem"),
+        "ssl.keyStore.type": "PEM",
+        "ssl.trustStore.location": str(certs / "ca.pem"),
+        "ssl.trustStore.type": "PEM",
+        **extra,
+    }
+
+
+@pytest.fixture
+def tls_server(server_kind, certs, tmp_path):
+    port = free_port()
+    srv = Server(server_kind, tmp_path / "srv", tls_config(certs, port)).start()
+    srv.secure_hosts = f"127.0.0.1:{port}"
+    yield srv
+    srv.stop()
+
+
+def tls_client(srv, certs: Path, who: str | None = "client", ca: str = "ca.pem") -> KazooClient:
+    kwargs = {"use_ssl": True, "ca": str(certs / ca), "verify_certs": True}
+    if who:
+        kwargs.update(certfile=str(certs / f"{who}.pem"), keyfile=str(certs / f"{who}.key"))
+    return KazooClient(hosts=srv.secure_hosts, timeout=5.0, **kwargs)
+
+
+def refused(client: KazooClient) -> bool:
+    try:
+        client.start(timeout=4)
+    except KazooTimeoutError:
+        return True
+    finally:
+        client.stop()
+        client.close()
+    return False
+
+
+def test_a_client_with_a_trusted_certificate_is_served_over_tls(tls_server, certs):
+    zk = tls_client(tls_server, certs)
+    zk.start(timeout=10)
+    try:
+        path = f"/tls-{uuid.uuid4().hex[:8]}"
+        zk.create(path, b"over tls", ephemeral=True)
+        assert zk.get(path)[0] == b"over tls"
+        # The plain port serves beside it, the same tree.
+        plain = KazooClient(hosts=tls_server.hosts, timeout=5.0)
+        plain.start(timeout=10)
+        try:
+            assert plain.get(path)[0] == b"over tls"
+        finally:
+            plain.stop()
+            plain.close()
+    finally:
+        zk.stop()
+        zk.close()
+
+
+def test_a_client_without_a_trusted_certificate_is_refused(tls_server, certs):
+    assert refused(tls_client(tls_server, certs, who=None))
+    assert refused(tls_client(tls_server, certs, who="stranger"))
+    # The server stays up for a client that has one.
+    zk = tls_client(tls_server, certs)
+    zk.start(timeout=10)
+    assert zk.exists("/") is not None
+    zk.stop()
+    zk.close()
+
+
+def test_the_java_client_over_tls(tls_server, certs):
+    """zkCli's ZooKeeperMain with the Java client's TLS properties (Netty socket, PEM stores)."""
+    props = {
+        "zookeeper.client.secure": "true",
+        "zookeeper.clientCnxnSocket": "org.apache.zookeeper.ClientCnxnSocketNetty",
+        "zookeeper.ssl.keyStore.location": certs / "client-store.pem",
+        "zookeeper.ssl.keyStore.type": "PEM",
+        "zookeeper.ssl.trustStore.location": certs / "ca.pem",
+        "zookeeper.ssl.trustStore.type": "PEM",
+    }
+    cmd = [harness.JAVA, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
+    cmd += [f"-D{k}={v}" for k, v in props.items()]
+    cmd += ["-cp", harness.zookeeper_classpath(), "org.apache.zookeeper.ZooKeeperMain",
+            "-waitforconnection", "-server", tls_server.secure_hosts]
+    script = "create /java-tls hello\nget /java-tls\nls /\nquit\n"
+    out = subprocess.run(cmd, input=script, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, timeout=90).stdout
+    lines = out.splitlines()
+    assert "Created /java-tls" in lines, out
+    assert "hello" in lines, out
+    assert "[java-tls, zookeeper]" in lines, out
+
+
+def test_client_auth_none_serves_a_client_without_a_certificate(server_kind, certs, tmp_path):
+    port = free_port()
+    cfg = tls_config(certs, port, **{"ssl.clientAuth": "none"})
+    srv = Server(server_kind, tmp_path / "srv", cfg).start()
+    srv.secure_hosts = f"127.0.0.1:{port}"
+    try:
+        zk = tls_client(srv, certs, who=None)
+        zk.start(timeout=10)
+        assert zk.exists("/") is not None
+        zk.stop()
+        zk.close()
+    finally:
+        srv.stop()
