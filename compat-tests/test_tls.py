@@ -14,12 +14,17 @@ from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
+from kazoo.exceptions import NoAuthError
+from kazoo.security import make_acl
 from kazoo.handlers.threading import KazooTimeoutError
 
 import harness
 from harness import Server, free_port
 
 NETTY = "org.apache.zookeeper.server.NettyServerCnxnFactory"
+CLIENT_SUBJECT = "/C=DE/O=Ferro Keeper, Inc./OU=ops;dev/CN=client 1"
+# The `x509` id ZooKeeper gives that certificate: Java's RFC 2253 form.
+CLIENT_ID = "CN=client 1,OU=ops\\;dev,O=Ferro Keeper\\, Inc.,C=DE"
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -33,10 +38,10 @@ def make_ca(d: Path, name: str) -> None:
             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
 
 
-def make_leaf(d: Path, ca: str, name: str, usage: str) -> None:
+def make_leaf(d: Path, ca: str, name: str, usage: str, subject: str = "") -> None:
     """`name`.key (PKCS#8) and `name`.pem, signed by `ca`; `name`-store.pem holds both."""
     openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject or f"/CN={name}", cwd=d)
     ext = d / f"{name}.ext"
     ext.write_text(
         "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
@@ -53,8 +58,9 @@ def certs(tmp_path_factory) -> Path:
     make_ca(d, "ca")
     make_ca(d, "other-ca")
     make_leaf(d, "ca", "server", "serverAuth")
-    make_leaf(d, "ca", "client", "clientAuth")
+    make_leaf(d, "ca", "client", "clientAuth", CLIENT_SUBJECT)
     make_leaf(d, "other-ca", "stranger", "clientAuth")
+    make_leaf(d, "ca", "mailer", "clientAuth", "/emailAddress=a@b/CN=x, y")
     return d
 
 
@@ -127,6 +133,38 @@ def test_a_client_without_a_trusted_certificate_is_refused(tls_server, certs):
     assert zk.exists("/") is not None
     zk.stop()
     zk.close()
+
+
+def test_a_client_certificate_authenticates_as_its_x509_subject(tls_server, certs):
+    zk = tls_client(tls_server, certs)
+    zk.start(timeout=10)
+    plain = KazooClient(hosts=tls_server.hosts, timeout=5.0)
+    plain.start(timeout=10)
+    try:
+        mine = [make_acl("x509", CLIENT_ID, all=True)]
+        zk.create("/x509-own", b"secret", acl=mine)
+        assert zk.get("/x509-own")[0] == b"secret"
+        with pytest.raises(NoAuthError):
+            plain.get("/x509-own")
+        # `auth` takes the session's authenticated id: the certificate's.
+        zk.create("/x509-auth", b"", acl=[make_acl("auth", "", read=True, write=True)])
+        acls, _ = zk.get_acls("/x509-auth")
+        assert [(a.id.scheme, a.id.id, a.perms) for a in acls] == [("x509", CLIENT_ID, 3)]
+        with pytest.raises(NoAuthError):
+            plain.get("/x509-auth")
+        # An attribute without an RFC 2253 keyword: its OID and DER in hex.
+        mailer = tls_client(tls_server, certs, who="mailer")
+        mailer.start(timeout=10)
+        mailer.create("/x509-mailer", b"", acl=[make_acl("auth", "", all=True)])
+        acls, _ = mailer.get_acls("/x509-mailer")
+        assert [a.id.id for a in acls] == ["CN=x\\, y,1.2.840.113549.1.9.1=#1603614062"]
+        mailer.stop()
+        mailer.close()
+    finally:
+        zk.stop()
+        zk.close()
+        plain.stop()
+        plain.close()
 
 
 def test_the_java_client_over_tls(tls_server, certs):

@@ -14,8 +14,10 @@ use actix::Addr;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
+use crate::proto::data::Id;
 use crate::server::prep::Prep;
 use crate::server::session::Session;
+use crate::server::tls::x509_client_id;
 use crate::server::Shared;
 
 /// How long a TLS client may take over its handshake
@@ -53,7 +55,14 @@ pub async fn accept_loop(
         match &tls {
             None => {
                 let (read, write) = stream.into_split();
-                Session::spawn(read, Box::new(write), peer, shared.clone(), prep.clone());
+                Session::spawn(
+                    read,
+                    Box::new(write),
+                    peer,
+                    None,
+                    shared.clone(),
+                    prep.clone(),
+                );
             }
             Some(acceptor) => {
                 let handshake =
@@ -75,8 +84,20 @@ async fn tls_session(
 ) {
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => {
+            // With a client certificate asked for and given, the session
+            // starts authenticated as its subject (`X509AuthenticationProvider`).
+            let x509 = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(x509_client_id)
+                .map(|id| Id {
+                    scheme: "x509".into(),
+                    id,
+                });
             let (read, write) = tokio::io::split(tls);
-            Session::spawn(read, Box::new(write), peer, shared, prep);
+            Session::spawn(read, Box::new(write), peer, x509, shared, prep);
         }
         Ok(Err(e)) => {
             tracing::warn!("TLS handshake with {peer} failed: {e}");

@@ -34,6 +34,9 @@ pub struct TxnBuilder<'a> {
     pub digest: i64,
     /// Refuse writes past a quota's hard limit (`enforceQuota`).
     pub enforce_quota: bool,
+    /// ACLs may name `x509` ids: the secure client port is configured, which
+    /// registers ZooKeeper's `X509AuthenticationProvider`.
+    pub x509_acls: bool,
 }
 
 type Prepared = Result<TxnBody, ErrorCode>;
@@ -130,7 +133,8 @@ impl TxnBuilder<'_> {
             None
         };
         let parent_path = parent_of(&req.path)?;
-        let acl = fix_acl(&req.acl, self.auth).map_err(|_| ErrorCode::InvalidAcl)?;
+        let acl =
+            fix_acl(&req.acl, self.auth, self.x509_acls).map_err(|_| ErrorCode::InvalidAcl)?;
         let parent = self.record(if parent_path.is_empty() {
             "/"
         } else {
@@ -315,7 +319,8 @@ impl TxnBuilder<'_> {
         touched: &mut Vec<(String, Option<ChangeRecord>)>,
     ) -> Prepared {
         bad_path(&req.path)?;
-        let acl = fix_acl(&req.acl, self.auth).map_err(|_| ErrorCode::InvalidAcl)?;
+        let acl =
+            fix_acl(&req.acl, self.auth, self.x509_acls).map_err(|_| ErrorCode::InvalidAcl)?;
         let node = self.record(&req.path)?;
         self.check(&node.acl, perms::ADMIN)?;
         let mut stat = node.stat.expect("live node");

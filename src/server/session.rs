@@ -183,11 +183,13 @@ const READ_BUFFER_START: usize = 1024;
 pub type ConnWriter = Box<dyn AsyncWrite + Unpin>;
 
 impl Session {
-    /// Starts the actor for an accepted connection, given its two halves.
+    /// Starts the actor for an accepted connection, given its two halves
+    /// and, for a TLS client with a certificate, its `x509` id.
     pub fn spawn(
         read: impl AsyncRead + Unpin + 'static,
         write: ConnWriter,
         peer: SocketAddr,
+        x509: Option<Id>,
         shared: Arc<Shared>,
         prep: Addr<Prep>,
     ) {
@@ -198,10 +200,11 @@ impl Session {
                 first: true,
             };
             ctx.add_stream(FramedRead::with_capacity(read, codec, READ_BUFFER_START));
-            let auth = Arc::new(vec![Id {
+            let ip = Id {
                 scheme: "ip".into(),
                 id: peer.ip().to_string(),
-            }]);
+            };
+            let auth = Arc::new([ip].into_iter().chain(x509).collect());
             let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
             let stats = Arc::new(ConnStats::new(id, peer, &shared.stats));
             shared.stats.register(stats.clone());

@@ -39,7 +39,8 @@ pub fn check_acl(acl: &[Acl], perm: i32, auth_ids: &[Id]) -> bool {
 /// duplicates, expands `auth` entries to the session's authenticated ids and
 /// validates every other id. `InvalidAcl` for an empty list, an `auth` entry
 /// without an authenticated id, an unknown scheme or a malformed id.
-pub fn fix_acl(acl: &[Acl], auth_ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
+/// `x509` ids are valid only with `x509` (a secure client port configured).
+pub fn fix_acl(acl: &[Acl], auth_ids: &[Id], x509: bool) -> Result<Vec<Acl>, ErrorCode> {
     let mut unique: Vec<&Acl> = Vec::with_capacity(acl.len());
     for a in acl {
         if !unique.contains(&a) {
@@ -69,7 +70,7 @@ pub fn fix_acl(acl: &[Acl], auth_ids: &[Id]) -> Result<Vec<Acl>, ErrorCode> {
             if !valid {
                 return Err(ErrorCode::InvalidAcl);
             }
-        } else if is_valid_id(&a.id.scheme, &a.id.id) {
+        } else if is_valid_id(&a.id.scheme, &a.id.id) || (x509 && a.id.scheme == "x509") {
             out.push(a.clone());
         } else {
             return Err(ErrorCode::InvalidAcl);
@@ -109,7 +110,7 @@ pub fn digest_auth_ids(auth_data: &[u8], super_digest: Option<&str>) -> Vec<Id> 
 
 /// Is there a provider for `scheme` whose ids count for the `auth` scheme (`isAuthenticated`)?
 fn is_authenticated_scheme(scheme: &str) -> bool {
-    scheme == "digest"
+    scheme == "digest" || scheme == "x509"
 }
 
 /// `AuthenticationProvider.isValid` of the provider for `scheme`; false when there is none.
@@ -135,7 +136,8 @@ pub fn is_valid_id(scheme: &str, id: &str) -> bool {
 /// `AuthenticationProvider.matches`; false when no provider exists for `scheme`.
 fn provider_matches(scheme: &str, id: &str, acl_expr: &str) -> bool {
     match scheme {
-        "digest" => id == acl_expr,
+        // A session has an `x509` id only from a client certificate.
+        "digest" | "x509" => id == acl_expr,
         "ip" => ip_matches(id, acl_expr),
         _ => false,
     }
@@ -285,8 +287,8 @@ mod tests {
         assert!(check_acl(&exact, perms::READ, &[id("ip", "127.0.0.1")]));
         assert!(!check_acl(&exact, perms::READ, &[id("ip", "127.0.0.2")]));
         // Unknown schemes never match, even on equal ids.
-        let other = [acl(perms::ALL, "x509", "CN=a")];
-        assert!(!check_acl(&other, perms::READ, &[id("x509", "CN=a")]));
+        let other = [acl(perms::ALL, "custom", "CN=a")];
+        assert!(!check_acl(&other, perms::READ, &[id("custom", "CN=a")]));
     }
 
     #[test]
@@ -323,17 +325,17 @@ mod tests {
     #[test]
     fn fix_acl_rules() {
         let none: [Id; 0] = [];
-        assert_eq!(fix_acl(&[], &none), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fix_acl(&[], &none, false), Err(ErrorCode::InvalidAcl));
         let open = Acl::open_unsafe();
         assert_eq!(
-            fix_acl(&[open[0].clone(), open[0].clone()], &none),
+            fix_acl(&[open[0].clone(), open[0].clone()], &none, false),
             Ok(open.clone())
         );
         // `auth` needs an authenticated (digest) id; ip and super do not count.
         let auth = [acl(perms::ALL, "auth", "")];
-        assert_eq!(fix_acl(&auth, &none), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fix_acl(&auth, &none, false), Err(ErrorCode::InvalidAcl));
         assert_eq!(
-            fix_acl(&auth, &[id("ip", "127.0.0.1"), id("super", "")]),
+            fix_acl(&auth, &[id("ip", "127.0.0.1"), id("super", "")], false),
             Err(ErrorCode::InvalidAcl)
         );
         let ids = [
@@ -342,28 +344,46 @@ mod tests {
             id("digest", "b:y"),
         ];
         assert_eq!(
-            fix_acl(&auth, &ids),
+            fix_acl(&auth, &ids, false),
             Ok(vec![
                 acl(perms::ALL, "digest", "a:x"),
                 acl(perms::ALL, "digest", "b:y")
             ])
         );
         assert_eq!(
-            fix_acl(&[acl(1, "world", "nobody")], &none),
+            fix_acl(&[acl(1, "world", "nobody")], &none, false),
             Err(ErrorCode::InvalidAcl)
         );
         assert_eq!(
-            fix_acl(&[acl(1, "digest", "nohash")], &none),
+            fix_acl(&[acl(1, "digest", "nohash")], &none, false),
             Err(ErrorCode::InvalidAcl)
         );
         assert_eq!(
-            fix_acl(&[acl(1, "x509", "CN=a")], &none),
+            fix_acl(&[acl(1, "x509", "CN=a")], &none, false),
             Err(ErrorCode::InvalidAcl)
+        );
+        // With a secure client port, x509 ids are valid, and `auth` takes a
+        // session's x509 id as authenticated.
+        assert_eq!(
+            fix_acl(&[acl(1, "x509", "CN=a")], &none, true),
+            Ok(vec![acl(1, "x509", "CN=a")])
         );
         assert_eq!(
             fix_acl(
+                &auth,
+                &[id("ip", "127.0.0.1"), id("x509", "CN=c,O=z")],
+                true
+            ),
+            Ok(vec![acl(perms::ALL, "x509", "CN=c,O=z")])
+        );
+        let x509 = [acl(perms::READ, "x509", "CN=c,O=z")];
+        assert!(check_acl(&x509, perms::READ, &[id("x509", "CN=c,O=z")]));
+        assert!(!check_acl(&x509, perms::READ, &[id("x509", "CN=c")]));
+        assert_eq!(
+            fix_acl(
                 &[acl(1, "ip", "10.0.0.1"), acl(31, "world", "anyone")],
-                &none
+                &none,
+                false
             ),
             Ok(vec![acl(1, "ip", "10.0.0.1"), acl(31, "world", "anyone")])
         );
