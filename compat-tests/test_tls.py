@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
-from kazoo.security import make_acl
+from kazoo.security import make_acl, make_digest_acl
 from kazoo.handlers.threading import KazooTimeoutError
 
 import harness
@@ -61,6 +61,7 @@ def certs(tmp_path_factory) -> Path:
     make_leaf(d, "ca", "client", "clientAuth", CLIENT_SUBJECT)
     make_leaf(d, "other-ca", "stranger", "clientAuth")
     make_leaf(d, "ca", "mailer", "clientAuth", "/emailAddress=a@b/CN=x, y")
+    make_leaf(d, "ca", "admin", "clientAuth", "/O=Ops/CN=admin")
     return d
 
 
@@ -165,6 +166,30 @@ def test_a_client_certificate_authenticates_as_its_x509_subject(tls_server, cert
         zk.close()
         plain.stop()
         plain.close()
+
+
+def test_the_x509_super_user_passes_every_acl(server_kind, certs, tmp_path):
+    port = free_port()
+    # zoo.cfg is read as Java properties, so a DN with escapes would lose its
+    # backslashes there: the admin's has none.
+    cfg = tls_config(certs, port, **{"X509AuthenticationProvider.superUser": "CN=admin,O=Ops"})
+    srv = Server(server_kind, tmp_path / "srv", cfg).start()
+    srv.secure_hosts = f"127.0.0.1:{port}"
+    plain = KazooClient(hosts=srv.hosts, timeout=5.0)
+    plain.start(timeout=10)
+    admin, mailer = tls_client(srv, certs, who="admin"), tls_client(srv, certs, who="mailer")
+    admin.start(timeout=10)
+    mailer.start(timeout=10)
+    try:
+        plain.create("/locked", b"only for nobody", acl=[make_digest_acl("nobody", "pw", all=True)])
+        assert admin.get("/locked")[0] == b"only for nobody"
+        with pytest.raises(NoAuthError):
+            mailer.get("/locked")
+    finally:
+        for c in (plain, admin, mailer):
+            c.stop()
+            c.close()
+        srv.stop()
 
 
 def test_the_java_client_over_tls(tls_server, certs):

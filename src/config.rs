@@ -1,8 +1,11 @@
 //! Server configuration: Apache ZooKeeper's `zoo.cfg` keys, with the same defaults.
 //!
-//! A file holds `key=value` lines; `#` starts a comment. Unknown keys are kept
-//! and logged (ZooKeeper passes them on as system properties); a value that does
-//! not parse stops start-up with an error naming the file, line and key.
+//! A file is read as Java reads it, a properties file ([`properties`]):
+//! `key=value` lines, `#` comments. Unknown keys are kept and logged
+//! (ZooKeeper passes them on as system properties); a value that does not
+//! parse stops start-up with an error naming the file, line and key.
+
+mod properties;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -131,6 +134,9 @@ pub struct SslConfig {
     pub trust_store_type: Option<String>,
     /// `ssl.clientAuth`: `need` (the default), `want` or `none`.
     pub client_auth: ClientAuth,
+    /// `X509AuthenticationProvider.superUser`: a client whose certificate's
+    /// subject is this DN is also `super`.
+    pub x509_super_user: Option<String>,
 }
 
 /// Whether the secure port asks clients for a certificate (`ssl.clientAuth`).
@@ -205,21 +211,11 @@ impl Config {
 
     /// Parses zoo.cfg text; `path` only names the source in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let mut pairs = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-                continue;
-            }
-            let Some((k, v)) = line.split_once('=') else {
-                return Err(ConfigError::BadLine {
-                    path: path.to_owned(),
-                    line: i + 1,
-                    text: raw.to_owned(),
-                });
-            };
-            pairs.push((i + 1, k.trim().to_owned(), v.trim().to_owned()));
-        }
+        let pairs = properties::entries(text).map_err(|line| ConfigError::BadLine {
+            path: path.to_owned(),
+            line,
+            text: text.lines().nth(line - 1).unwrap_or("").to_owned(),
+        })?;
         let tick = match pairs.iter().rev().find(|(_, k, _)| k == "tickTime") {
             Some((line, k, v)) => number::<u32>(path, *line, k, v)?,
             None => 2000,
@@ -345,6 +341,10 @@ impl Config {
                 }
                 "ssl.trustStore.type" | "zookeeper.ssl.trustStore.type" => {
                     cfg.ssl.trust_store_type = Some(value.clone())
+                }
+                "X509AuthenticationProvider.superUser"
+                | "zookeeper.X509AuthenticationProvider.superUser" => {
+                    cfg.ssl.x509_super_user = Some(value.clone())
                 }
                 "ssl.clientAuth" | "zookeeper.ssl.clientAuth" => {
                     // `ClientAuth.fromPropertyValue`: any case, empty is need.
@@ -508,7 +508,7 @@ mod tests {
             "secureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n\
              ssl.keyStore.location=/k.pem\nzookeeper.ssl.keyStore.type=PEM\n\
              zookeeper.ssl.trustStore.location=/t.pem\nssl.trustStore.type=PEM\n\
-             ssl.clientAuth=WANT\n",
+             ssl.clientAuth=WANT\nX509AuthenticationProvider.superUser=CN=admin\n",
         )
         .unwrap();
         assert_eq!(cfg.secure_client_port, Some(2281));
@@ -521,6 +521,7 @@ mod tests {
         assert_eq!(cfg.ssl.key_store_type.as_deref(), Some("PEM"));
         assert_eq!(cfg.ssl.trust_store_type.as_deref(), Some("PEM"));
         assert_eq!(cfg.ssl.client_auth, ClientAuth::Want);
+        assert_eq!(cfg.ssl.x509_super_user.as_deref(), Some("CN=admin"));
         assert!(cfg.unknown.is_empty(), "{:?}", cfg.unknown);
         assert_eq!(
             parse("ssl.clientAuth=none\n").unwrap().ssl.client_auth,

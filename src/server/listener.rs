@@ -59,7 +59,7 @@ pub async fn accept_loop(
                     read,
                     Box::new(write),
                     peer,
-                    None,
+                    Vec::new(),
                     shared.clone(),
                     prep.clone(),
                 );
@@ -84,20 +84,15 @@ async fn tls_session(
 ) {
     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
         Ok(Ok(tls)) => {
-            // With a client certificate asked for and given, the session
-            // starts authenticated as its subject (`X509AuthenticationProvider`).
-            let x509 = tls
+            let client_id = tls
                 .get_ref()
                 .1
                 .peer_certificates()
                 .and_then(|chain| chain.first())
-                .and_then(x509_client_id)
-                .map(|id| Id {
-                    scheme: "x509".into(),
-                    id,
-                });
+                .and_then(x509_client_id);
+            let ids = certificate_ids(client_id, shared.config.ssl.x509_super_user.as_deref());
             let (read, write) = tokio::io::split(tls);
-            Session::spawn(read, Box::new(write), peer, x509, shared, prep);
+            Session::spawn(read, Box::new(write), peer, ids, shared, prep);
         }
         Ok(Err(e)) => {
             tracing::warn!("TLS handshake with {peer} failed: {e}");
@@ -107,5 +102,46 @@ async fn tls_session(
             tracing::warn!("TLS handshake with {peer} timed out after {TLS_HANDSHAKE_TIMEOUT:?}");
             shared.connection_closed(peer.ip());
         }
+    }
+}
+
+/// What a client certificate authenticates a session as
+/// (`X509AuthenticationProvider`): `x509:<subject DN>`, after `super` when
+/// the DN is the configured super user.
+fn certificate_ids(client_id: Option<String>, super_user: Option<&str>) -> Vec<Id> {
+    let Some(id) = client_id else {
+        return Vec::new();
+    };
+    let is_super = super_user == Some(id.as_str());
+    let x509 = Id {
+        scheme: "x509".into(),
+        id,
+    };
+    let super_id = is_super.then(|| Id {
+        scheme: "super".into(),
+        id: x509.id.clone(),
+    });
+    super_id.into_iter().chain([x509]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_is_its_x509_id_and_super_when_it_is_the_super_user() {
+        assert!(certificate_ids(None, Some("CN=a")).is_empty());
+        let ids = certificate_ids(Some("CN=a".into()), Some("CN=b"));
+        assert_eq!(ids.len(), 1);
+        assert_eq!(
+            (ids[0].scheme.as_str(), ids[0].id.as_str()),
+            ("x509", "CN=a")
+        );
+        let ids = certificate_ids(Some("CN=a".into()), Some("CN=a"));
+        let ids: Vec<_> = ids
+            .iter()
+            .map(|i| (i.scheme.as_str(), i.id.as_str()))
+            .collect();
+        assert_eq!(ids, [("super", "CN=a"), ("x509", "CN=a")]);
     }
 }

@@ -184,12 +184,12 @@ pub type ConnWriter = Box<dyn AsyncWrite + Unpin>;
 
 impl Session {
     /// Starts the actor for an accepted connection, given its two halves
-    /// and, for a TLS client with a certificate, its `x509` id.
+    /// and, for a TLS client with a certificate, the ids it authenticates.
     pub fn spawn(
         read: impl AsyncRead + Unpin + 'static,
         write: ConnWriter,
         peer: SocketAddr,
-        x509: Option<Id>,
+        certificate_ids: Vec<Id>,
         shared: Arc<Shared>,
         prep: Addr<Prep>,
     ) {
@@ -204,7 +204,7 @@ impl Session {
                 scheme: "ip".into(),
                 id: peer.ip().to_string(),
             };
-            let auth = Arc::new([ip].into_iter().chain(x509).collect());
+            let auth = Arc::new([ip].into_iter().chain(certificate_ids).collect());
             let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
             let stats = Arc::new(ConnStats::new(id, peer, &shared.stats));
             shared.stats.register(stats.clone());
