@@ -192,6 +192,45 @@ def test_the_x509_super_user_passes_every_acl(server_kind, certs, tmp_path):
         srv.stop()
 
 
+def test_port_unification_serves_tls_and_plain_clients_on_the_client_port(server_kind, certs, tmp_path):
+    # ZooKeeper 3.8.0 registers its x509 provider only with a secure port
+    # set, and without it closes every TLS client of the unified port
+    # ("X509 Auth provider not found"): so one is set, and unused.
+    cfg = tls_config(certs, free_port(), **{"client.portUnification": "true"})
+    srv = Server(server_kind, tmp_path / "srv", cfg).start()
+    srv.secure_hosts = srv.hosts
+    secure, plain = tls_client(srv, certs), KazooClient(hosts=srv.hosts, timeout=5.0)
+    secure.start(timeout=10)
+    plain.start(timeout=10)
+    try:
+        secure.create("/unified", b"one port")
+        assert plain.get("/unified")[0] == b"one port"
+        assert srv.four_letter("ruok") == b"imok"
+        assert refused(tls_client(srv, certs, who="stranger"))
+    finally:
+        for c in (secure, plain):
+            c.stop()
+            c.close()
+        srv.stop()
+
+
+@pytest.mark.server_kinds("ferrokeeper")
+def test_port_unification_without_a_secure_port(server_kind, certs, tmp_path):
+    cfg = tls_config(certs, 0, **{"client.portUnification": "true"})
+    del cfg["secureClientPort"], cfg["secureClientPortAddress"]
+    srv = Server(server_kind, tmp_path / "srv", cfg).start()
+    srv.secure_hosts = srv.hosts
+    zk = tls_client(srv, certs)
+    zk.start(timeout=10)
+    try:
+        zk.create("/only-port", b"", acl=[make_acl("x509", CLIENT_ID, all=True)])
+        assert zk.get("/only-port")[0] == b""
+    finally:
+        zk.stop()
+        zk.close()
+        srv.stop()
+
+
 def test_the_java_client_over_tls(tls_server, certs):
     """zkCli's ZooKeeperMain with the Java client's TLS properties (Netty socket, PEM stores)."""
     props = {

@@ -97,6 +97,9 @@ pub struct Config {
     pub secure_client_port_address: IpAddr,
     /// The TLS settings of the secure client port (`ssl.*`).
     pub ssl: SslConfig,
+    /// `client.portUnification`: the plain client port takes TLS clients
+    /// too, told apart by their first bytes (default false).
+    pub port_unification: bool,
     /// The config file's text as read (`initial_configuration`); empty with
     /// the embedded defaults.
     pub source_text: String,
@@ -195,6 +198,7 @@ impl Config {
             secure_client_port: None,
             secure_client_port_address: IpAddr::from([0, 0, 0, 0]),
             ssl: SslConfig::default(),
+            port_unification: false,
             source_text: String::new(),
             unknown: BTreeMap::new(),
         }
@@ -342,6 +346,9 @@ impl Config {
                 "ssl.trustStore.type" | "zookeeper.ssl.trustStore.type" => {
                     cfg.ssl.trust_store_type = Some(value.clone())
                 }
+                "client.portUnification" | "zookeeper.client.portUnification" => {
+                    cfg.port_unification = boolean(path, line, &key, &value)?
+                }
                 "X509AuthenticationProvider.superUser"
                 | "zookeeper.X509AuthenticationProvider.superUser" => {
                     cfg.ssl.x509_super_user = Some(value.clone())
@@ -374,6 +381,12 @@ impl Config {
             cfg.max_session_timeout_ms = 20 * tick as i32;
         }
         Ok(cfg)
+    }
+
+    /// Whether any port takes TLS clients (which also makes `x509` ids
+    /// valid in ACLs, as ZooKeeper registers its x509 provider then).
+    pub fn tls_enabled(&self) -> bool {
+        self.secure_client_port.is_some() || self.port_unification
     }
 
     /// Whether a four-letter word may run.
@@ -503,12 +516,14 @@ mod tests {
     fn secure_port_and_ssl_keys_under_either_name() {
         let cfg = parse("tickTime=2000\n").unwrap();
         assert_eq!(cfg.secure_client_port, None);
+        assert!(!cfg.tls_enabled());
         assert_eq!(cfg.ssl.client_auth, ClientAuth::Need);
         let cfg = parse(
             "secureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n\
              ssl.keyStore.location=/k.pem\nzookeeper.ssl.keyStore.type=PEM\n\
              zookeeper.ssl.trustStore.location=/t.pem\nssl.trustStore.type=PEM\n\
-             ssl.clientAuth=WANT\nX509AuthenticationProvider.superUser=CN=admin\n",
+             ssl.clientAuth=WANT\nX509AuthenticationProvider.superUser=CN=admin\n\
+             client.portUnification=true\n",
         )
         .unwrap();
         assert_eq!(cfg.secure_client_port, Some(2281));
@@ -522,6 +537,7 @@ mod tests {
         assert_eq!(cfg.ssl.trust_store_type.as_deref(), Some("PEM"));
         assert_eq!(cfg.ssl.client_auth, ClientAuth::Want);
         assert_eq!(cfg.ssl.x509_super_user.as_deref(), Some("CN=admin"));
+        assert!(cfg.port_unification && cfg.tls_enabled());
         assert!(cfg.unknown.is_empty(), "{:?}", cfg.unknown);
         assert_eq!(
             parse("ssl.clientAuth=none\n").unwrap().ssl.client_auth,

@@ -1,5 +1,8 @@
 //! Accepts client connections and starts a session actor for each: plain
-//! TCP on `clientPort`, TLS on `secureClientPort` (see [`tls`](super::tls)).
+//! TCP on `clientPort`, TLS on `secureClientPort` (see [`tls`](super::tls)),
+//! and with `client.portUnification` either on `clientPort`, told apart as
+//! ZooKeeper's `DualModeSslHandler` does, by whether the first bytes are a
+//! TLS handshake record.
 //!
 //! Session actors share the event-loop thread with prep and final: measured on
 //! 2 cores, spreading them over per-core I/O threads cost more in wake-ups and
@@ -20,15 +23,24 @@ use crate::server::session::Session;
 use crate::server::tls::x509_client_id;
 use crate::server::Shared;
 
-/// How long a TLS client may take over its handshake
+/// How long a TLS client may take over its handshake, and a client on a
+/// unified port over its first bytes
 /// (`zookeeper.ssl.handshakeDetectionTimeoutMillis`' default).
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What a listener's connections speak.
+#[derive(Clone)]
+pub enum Transport {
+    Plain,
+    Tls(TlsAcceptor),
+    /// TLS or plain, by the first bytes (`client.portUnification`).
+    Either(TlsAcceptor),
+}
+
 /// Accepts until the process ends; refuses an IP past `maxClientCnxns`.
-/// With `tls`, each connection is a TLS one.
 pub async fn accept_loop(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    transport: Transport,
     shared: Arc<Shared>,
     prep: Addr<Prep>,
 ) {
@@ -52,25 +64,49 @@ pub async fn accept_loop(
             continue;
         }
         let _ = stream.set_nodelay(true);
-        match &tls {
-            None => {
-                let (read, write) = stream.into_split();
-                Session::spawn(
-                    read,
-                    Box::new(write),
-                    peer,
-                    Vec::new(),
-                    shared.clone(),
-                    prep.clone(),
-                );
-            }
-            Some(acceptor) => {
+        match &transport {
+            Transport::Plain => plain_session(stream, peer, shared.clone(), prep.clone()),
+            Transport::Tls(acceptor) => {
                 let handshake =
                     tls_session(acceptor.clone(), stream, peer, shared.clone(), prep.clone());
                 actix::spawn(handshake);
             }
+            Transport::Either(acceptor) => {
+                let (acceptor, shared, prep) = (acceptor.clone(), shared.clone(), prep.clone());
+                actix::spawn(async move {
+                    match starts_with_tls(&stream).await {
+                        Some(true) => tls_session(acceptor, stream, peer, shared, prep).await,
+                        Some(false) => plain_session(stream, peer, shared, prep),
+                        None => shared.connection_closed(peer.ip()),
+                    }
+                });
+            }
         }
     }
+}
+
+fn plain_session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, prep: Addr<Prep>) {
+    let (read, write) = stream.into_split();
+    Session::spawn(read, Box::new(write), peer, Vec::new(), shared, prep);
+}
+
+/// Whether the client's first bytes are a TLS handshake record (content
+/// type 22, version 3.x); `None` if it closes or sends nothing in time.
+async fn starts_with_tls(stream: &TcpStream) -> Option<bool> {
+    let peek = async {
+        let mut buf = [0u8; 2];
+        loop {
+            match stream.peek(&mut buf).await {
+                Ok(0) | Err(_) => return None,
+                Ok(1) if buf[0] == 0x16 => tokio::time::sleep(Duration::from_millis(1)).await,
+                Ok(_) => return Some(buf == [0x16, 0x03]),
+            }
+        }
+    };
+    tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, peek)
+        .await
+        .ok()
+        .flatten()
 }
 
 /// Runs the TLS handshake, then starts the session; a failed or slow

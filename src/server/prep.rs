@@ -227,7 +227,7 @@ impl Prep {
             auth,
             digest: self.pending_digest,
             enforce_quota: self.shared.config.enforce_quota,
-            x509_acls: self.shared.config.secure_client_port.is_some(),
+            x509_acls: self.shared.config.tls_enabled(),
         };
         let body = match request {
             Request::Create(r) | Request::Create2(r) | Request::CreateContainer(r) => {

@@ -34,8 +34,8 @@ pub struct TxnBuilder<'a> {
     pub digest: i64,
     /// Refuse writes past a quota's hard limit (`enforceQuota`).
     pub enforce_quota: bool,
-    /// ACLs may name `x509` ids: the secure client port is configured, which
-    /// registers ZooKeeper's `X509AuthenticationProvider`.
+    /// ACLs may name `x509` ids: a port takes TLS clients, which registers
+    /// ZooKeeper's `X509AuthenticationProvider`.
     pub x509_acls: bool,
 }
 

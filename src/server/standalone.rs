@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::persistence::{DataDirs, TxnLogOptions, TxnLogWriter};
 use crate::server::admin;
 use crate::server::final_stage::FinalStage;
-use crate::server::listener::accept_loop;
+use crate::server::listener::{accept_loop, Transport};
 use crate::server::prep::Prep;
 use crate::server::recovery::recover;
 use crate::server::snapshotter::{snapshot_now, Snapshotter};
@@ -62,7 +62,12 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     if !from_snapshot {
         snapshot_now(&shared, &dirs).map_err(|e| startup_error("cannot write a snapshot", e))?;
     }
-    let secure = bind_secure(&shared.config).await?;
+    let acceptor = tls_acceptor(&shared.config)?;
+    let plain = match (&acceptor, shared.config.port_unification) {
+        (Some(acceptor), true) => Transport::Either(acceptor.clone()),
+        _ => Transport::Plain,
+    };
+    let secure = bind_secure(&shared.config, acceptor).await?;
     // Before any actor starts: if its port is taken, start-up stops here.
     admin::start(shared.clone()).await?;
     let snapshotter = Snapshotter::start_on_own_thread(shared.clone(), dirs, from_snapshot);
@@ -80,24 +85,37 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     tracing::info!("binding to port {local}");
     if let Some((listener, acceptor)) = secure {
         tracing::info!("binding to secure port {}", listener.local_addr()?);
+        let transport = Transport::Tls(acceptor);
         actix::spawn(accept_loop(
             listener,
-            Some(acceptor),
+            transport,
             shared.clone(),
             prep.clone(),
         ));
     }
-    actix::spawn(accept_loop(listener, None, shared, prep));
+    actix::spawn(accept_loop(listener, plain, shared, prep));
     Ok(local)
 }
 
-/// The secure client port's listener and TLS acceptor, when
-/// `secureClientPort` is set; unusable TLS settings stop start-up.
-async fn bind_secure(config: &Config) -> std::io::Result<Option<(TcpListener, TlsAcceptor)>> {
-    let Some(port) = config.secure_client_port else {
+/// The TLS acceptor, when a port takes TLS clients; unusable TLS settings
+/// stop start-up.
+fn tls_acceptor(config: &Config) -> std::io::Result<Option<TlsAcceptor>> {
+    if !config.tls_enabled() {
+        return Ok(None);
+    }
+    tls::acceptor(&config.ssl)
+        .map(Some)
+        .map_err(std::io::Error::other)
+}
+
+/// The secure client port's listener, when `secureClientPort` is set.
+async fn bind_secure(
+    config: &Config,
+    acceptor: Option<TlsAcceptor>,
+) -> std::io::Result<Option<(TcpListener, TlsAcceptor)>> {
+    let (Some(port), Some(acceptor)) = (config.secure_client_port, acceptor) else {
         return Ok(None);
     };
-    let acceptor = tls::acceptor(&config.ssl).map_err(std::io::Error::other)?;
     let bind = SocketAddr::new(config.secure_client_port_address, port);
     let listener = TcpListener::bind(bind)
         .await
