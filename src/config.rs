@@ -89,6 +89,9 @@ pub struct Config {
     /// (`zookeeper.enforceQuota`, which zoo.cfg sets as `enforceQuota`;
     /// default false: a limit passed is only logged).
     pub enforce_quota: bool,
+    /// `DigestAuthenticationProvider.superDigest`: `super:<digest>`; a
+    /// session that adds that digest's `digest` auth is also `super`.
+    pub super_digest: Option<String>,
     /// The AdminServer (`admin.*`).
     pub admin: AdminConfig,
     /// The TLS client port (`secureClientPort`); none by default.
@@ -195,6 +198,7 @@ impl Config {
             extended_types_enabled: false,
             enforce_quota: false,
             admin: AdminConfig::default(),
+            super_digest: None,
             secure_client_port: None,
             secure_client_port_address: IpAddr::from([0, 0, 0, 0]),
             ssl: SslConfig::default(),
@@ -348,6 +352,10 @@ impl Config {
                 }
                 "client.portUnification" | "zookeeper.client.portUnification" => {
                     cfg.port_unification = boolean(path, line, &key, &value)?
+                }
+                "DigestAuthenticationProvider.superDigest"
+                | "zookeeper.DigestAuthenticationProvider.superDigest" => {
+                    cfg.super_digest = Some(value.clone())
                 }
                 "X509AuthenticationProvider.superUser"
                 | "zookeeper.X509AuthenticationProvider.superUser" => {
@@ -523,7 +531,8 @@ mod tests {
              ssl.keyStore.location=/k.pem\nzookeeper.ssl.keyStore.type=PEM\n\
              zookeeper.ssl.trustStore.location=/t.pem\nssl.trustStore.type=PEM\n\
              ssl.clientAuth=WANT\nX509AuthenticationProvider.superUser=CN=admin\n\
-             client.portUnification=true\n",
+             client.portUnification=true\n\
+             DigestAuthenticationProvider.superDigest=super:abc=\n",
         )
         .unwrap();
         assert_eq!(cfg.secure_client_port, Some(2281));
@@ -538,6 +547,7 @@ mod tests {
         assert_eq!(cfg.ssl.client_auth, ClientAuth::Want);
         assert_eq!(cfg.ssl.x509_super_user.as_deref(), Some("CN=admin"));
         assert!(cfg.port_unification && cfg.tls_enabled());
+        assert_eq!(cfg.super_digest.as_deref(), Some("super:abc="));
         assert!(cfg.unknown.is_empty(), "{:?}", cfg.unknown);
         assert_eq!(
             parse("ssl.clientAuth=none\n").unwrap().ssl.client_auth,

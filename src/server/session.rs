@@ -311,19 +311,7 @@ impl Session {
         let Ok((_, packet)) = AuthPacket::decode(body) else {
             return self.bad_frame(ctx, "malformed AuthPacket");
         };
-        let super_digest = self
-            .shared
-            .config
-            .unknown
-            .get("DigestAuthenticationProvider.superDigest")
-            .or_else(|| {
-                // zoo.cfg keys become `zookeeper.`-prefixed system properties in Java.
-                self.shared
-                    .config
-                    .unknown
-                    .get("zookeeper.DigestAuthenticationProvider.superDigest")
-            })
-            .map(String::as_str);
+        let super_digest = self.shared.config.super_digest.as_deref();
         let ids = match packet.scheme.as_str() {
             "digest" => digest_auth_ids(&packet.auth, super_digest),
             "ip" => vec![Id {
