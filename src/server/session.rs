@@ -264,6 +264,7 @@ impl Session {
             Ok((_, r)) => r,
             Err(_) => return self.bad_frame(ctx, "malformed ConnectRequest"),
         };
+        self.shared.stats.connection_requested();
         self.client_sent_read_only = request.read_only.is_some();
         self.connect_started = Some(Instant::now());
         self.state = State::Connecting(Vec::new());
@@ -414,7 +415,12 @@ impl Actor for Session {
 
 impl StreamHandler<Result<Inbound, FrameError>> for Session {
     fn handle(&mut self, item: Result<Inbound, FrameError>, ctx: &mut Context<Self>) {
-        self.stats.packet_received(&self.shared.stats);
+        let bytes = match &item {
+            Ok(Inbound::Frame(frame)) => 4 + frame.len() as u64,
+            Ok(Inbound::Word(_, rest)) => 4 + rest.len() as u64,
+            Err(_) => 0,
+        };
+        self.stats.packet_received(&self.shared.stats, bytes);
         match item {
             Ok(Inbound::Frame(frame)) => self.on_frame(frame, ctx),
             Ok(Inbound::Word(word, rest)) => {

@@ -241,11 +241,13 @@ impl ConnStats {
         }
     }
 
-    /// A packet (frame or four-letter word) arrived from the client.
-    pub fn packet_received(&self, server: &ServerStats) {
+    /// A packet (frame or four-letter word) arrived from the client, of
+    /// `bytes` (a frame's with its length prefix).
+    pub fn packet_received(&self, server: &ServerStats, bytes: u64) {
         bump(&self.recved, 1);
         self.last_activity_ms.store(server.uptime_ms(), R);
         server.packets_received.fetch_add(1, R);
+        server.bytes_received.fetch_add(bytes, R);
     }
 
     /// A frame (reply, notification) or a four-letter-word answer was written.
@@ -459,6 +461,11 @@ pub struct ServerStats {
     pub started_wall_ms: u64,
     packets_received: AtomicU64,
     packets_sent: AtomicU64,
+    /// `bytes_received_count`: bytes received from clients, four-letter
+    /// words included.
+    bytes_received: AtomicU64,
+    /// `connection_request_count`: ConnectRequests received.
+    connection_requests: AtomicU64,
     pub latency: Latency,
     /// `readlatency` and `updatelatency` (`mntr`): the latency of requests
     /// without a txn, and with one.
@@ -489,6 +496,8 @@ impl ServerStats {
             started_wall_ms: wall_ms(),
             packets_received: AtomicU64::new(0),
             packets_sent: AtomicU64::new(0),
+            bytes_received: AtomicU64::new(0),
+            connection_requests: AtomicU64::new(0),
             latency: Latency::new(),
             read_latency: Percentiles::default(),
             update_latency: Percentiles::default(),
@@ -503,6 +512,19 @@ impl ServerStats {
 
     pub fn packets_received(&self) -> u64 {
         self.packets_received.load(R)
+    }
+
+    pub fn bytes_received(&self) -> u64 {
+        self.bytes_received.load(R)
+    }
+
+    /// A ConnectRequest arrived.
+    pub fn connection_requested(&self) {
+        self.connection_requests.fetch_add(1, R);
+    }
+
+    pub fn connection_requests(&self) -> u64 {
+        self.connection_requests.load(R)
     }
 
     pub fn packets_sent(&self) -> u64 {
@@ -540,6 +562,8 @@ impl ServerStats {
         self.response_sizes.reset();
         self.packets_received.store(0, R);
         self.packets_sent.store(0, R);
+        self.bytes_received.store(0, R);
+        self.connection_requests.store(0, R);
     }
 
     /// A connection was accepted.
@@ -622,7 +646,7 @@ mod tests {
     fn connection_lines() {
         let server = ServerStats::new();
         let c = ConnStats::new(1, "127.0.0.1:5000".parse().unwrap(), &server);
-        c.packet_received(&server);
+        c.packet_received(&server, 10);
         assert_eq!(
             c.describe(false),
             " /127.0.0.1:5000[1](queued=0,recved=1,sent=0)"

@@ -264,6 +264,14 @@ pub fn monitor_pairs(shared: &Shared) -> Vec<(String, String)> {
     ];
     let mut pairs: Vec<(String, String)> =
         gauges.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    pairs.push((
+        "bytes_received_count".into(),
+        stats.bytes_received().to_string(),
+    ));
+    pairs.push((
+        "connection_request_count".into(),
+        stats.connection_requests().to_string(),
+    ));
     pairs.extend(stats.log.lines());
     stats.read_latency.lines("readlatency", &mut pairs);
     stats.update_latency.lines("updatelatency", &mut pairs);
