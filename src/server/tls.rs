@@ -1,5 +1,6 @@
-//! TLS for the secure client port (`secureClientPort`), from ZooKeeper's
-//! `ssl.*` settings.
+//! TLS for client connections (`secureClientPort`, `client.portUnification`),
+//! from ZooKeeper's `ssl.*` settings, and the `x509` id a client
+//! certificate authenticates a session as.
 //!
 //! Key and trust stores are read as PEM, which ZooKeeper 3.8 takes with
 //! `ssl.keyStore.type=PEM` (or a `.pem` file name): the key store holds the
@@ -22,14 +23,14 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::{ClientAuth, SslConfig};
 
-/// The acceptor for the secure client port, or why the settings are unusable
-/// (naming the key at fault).
+/// The acceptor for TLS clients, or why the settings are unusable (naming
+/// the key at fault).
 pub fn acceptor(ssl: &SslConfig) -> Result<TlsAcceptor, String> {
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let key_store = ssl
         .key_store
         .as_deref()
-        .ok_or("secureClientPort needs ssl.keyStore.location")?;
+        .ok_or("TLS (secureClientPort, client.portUnification) needs ssl.keyStore.location")?;
     pem_store("ssl.keyStore", key_store, ssl.key_store_type.as_deref())?;
     let chain = certificates("ssl.keyStore.location", key_store)?;
     let key = PrivateKeyDer::from_pem_file(key_store).map_err(|e| {
