@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoAuthError
+from kazoo.exceptions import InvalidACLError, NoAuthError
 from kazoo.security import make_acl, make_digest_acl
 from kazoo.handlers.threading import KazooTimeoutError
 
@@ -225,6 +225,38 @@ def test_port_unification_without_a_secure_port(server_kind, certs, tmp_path):
     try:
         zk.create("/only-port", b"", acl=[make_acl("x509", CLIENT_ID, all=True)])
         assert zk.get("/only-port")[0] == b""
+    finally:
+        zk.stop()
+        zk.close()
+        srv.stop()
+
+
+# x509 ACL ids and whether ZooKeeper takes them (`X500Principal` parses
+# the id). An empty id is left out: ZooKeeper fails it with
+# MarshallingError (an exception inside prep), ferrokeeper with InvalidACL.
+X509_ACL_IDS = {
+    "CN=a": True, "not a dn": False, "cn=a, o=b": True, "FOO=bar": False,
+    "1.2.3=#0403616263": True, "OID.2.5.4.3=x": True, "CN=a,": False, "=x": False,
+    "CN": False, "CN=a;O=b": True, "CN=a+O=b": True, 'CN="q,v"': True,
+    "EMAILADDRESS=a@b": True,
+}
+
+
+def test_x509_acl_ids_must_be_distinguished_names(server_kind, certs, tmp_path):
+    cfg = tls_config(certs, free_port(), **{"ssl.clientAuth": "none"})
+    srv = Server(server_kind, tmp_path / "srv", cfg).start()
+    zk = KazooClient(hosts=srv.hosts, timeout=5.0)
+    zk.start(timeout=10)
+    try:
+        taken = {}
+        for i, dn in enumerate(X509_ACL_IDS):
+            acl = [make_acl("x509", dn, read=True), make_acl("world", "anyone", all=True)]
+            try:
+                zk.create(f"/dn{i}", b"", acl=acl)
+                taken[dn] = True
+            except InvalidACLError:
+                taken[dn] = False
+        assert taken == X509_ACL_IDS
     finally:
         zk.stop()
         zk.close()

@@ -29,7 +29,6 @@ use crate::server::Shared;
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a listener's connections speak.
-#[derive(Clone)]
 pub enum Transport {
     Plain,
     Tls(TlsAcceptor),

@@ -13,6 +13,7 @@ use sha1::{Digest, Sha1};
 
 use crate::proto::data::{Acl, Id};
 use crate::proto::error_code::ErrorCode;
+use crate::tree::x500_name::is_x500_name;
 
 /// `ZooKeeperServer.checkACL`: may a session holding `auth_ids` do `perm` on a node with `acl`?
 pub fn check_acl(acl: &[Acl], perm: i32, auth_ids: &[Id]) -> bool {
@@ -70,7 +71,7 @@ pub fn fix_acl(acl: &[Acl], auth_ids: &[Id], x509: bool) -> Result<Vec<Acl>, Err
             if !valid {
                 return Err(ErrorCode::InvalidAcl);
             }
-        } else if is_valid_id(&a.id.scheme, &a.id.id) || (x509 && a.id.scheme == "x509") {
+        } else if is_valid_id(&a.id.scheme, &a.id.id, x509) {
             out.push(a.clone());
         } else {
             return Err(ErrorCode::InvalidAcl);
@@ -113,9 +114,12 @@ fn is_authenticated_scheme(scheme: &str) -> bool {
     scheme == "digest" || scheme == "x509"
 }
 
-/// `AuthenticationProvider.isValid` of the provider for `scheme`; false when there is none.
-pub fn is_valid_id(scheme: &str, id: &str) -> bool {
+/// `AuthenticationProvider.isValid` of the provider for `scheme`; false when
+/// there is none. `x509`: whether the x509 provider is registered (a port
+/// takes TLS clients).
+pub fn is_valid_id(scheme: &str, id: &str, x509: bool) -> bool {
     match scheme {
+        "x509" => x509 && is_x500_name(id),
         // `id.split(":").length == 2`: Java's split drops trailing empty parts.
         "digest" => java_split_len(id, ':') == 2,
         "ip" => {
@@ -304,22 +308,25 @@ mod tests {
 
     #[test]
     fn id_validation() {
-        assert!(is_valid_id("digest", "u:h"));
-        assert!(is_valid_id("digest", ":h"));
-        assert!(is_valid_id("digest", "u:h:"));
-        assert!(!is_valid_id("digest", "u:"));
-        assert!(!is_valid_id("digest", "u"));
-        assert!(!is_valid_id("digest", "a:b:c"));
-        assert!(!is_valid_id("digest", ""));
-        assert!(is_valid_id("ip", "10.0.0.1"));
-        assert!(is_valid_id("ip", "10.0.0.0/8"));
-        assert!(is_valid_id("ip", "+10.0.0.1"));
-        assert!(!is_valid_id("ip", "10.0.0.0/33"));
-        assert!(!is_valid_id("ip", "10.0.0"));
-        assert!(!is_valid_id("ip", "10.0.0.256"));
-        assert!(!is_valid_id("ip", "10.0.0.1."));
-        assert!(!is_valid_id("world", "foo"));
-        assert!(!is_valid_id("super", ""));
+        assert!(is_valid_id("digest", "u:h", false));
+        assert!(is_valid_id("digest", ":h", false));
+        assert!(is_valid_id("digest", "u:h:", false));
+        assert!(!is_valid_id("digest", "u:", false));
+        assert!(!is_valid_id("digest", "u", false));
+        assert!(!is_valid_id("digest", "a:b:c", false));
+        assert!(!is_valid_id("digest", "", false));
+        assert!(is_valid_id("ip", "10.0.0.1", false));
+        assert!(is_valid_id("ip", "10.0.0.0/8", false));
+        assert!(is_valid_id("ip", "+10.0.0.1", false));
+        assert!(!is_valid_id("ip", "10.0.0.0/33", false));
+        assert!(!is_valid_id("ip", "10.0.0", false));
+        assert!(!is_valid_id("ip", "10.0.0.256", false));
+        assert!(!is_valid_id("ip", "10.0.0.1.", false));
+        assert!(!is_valid_id("world", "foo", false));
+        assert!(!is_valid_id("super", "", false));
+        assert!(is_valid_id("x509", "CN=a", true));
+        assert!(!is_valid_id("x509", "CN=a", false));
+        assert!(!is_valid_id("x509", "not a dn", true));
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod tests;
 #[cfg(test)]
 mod watch_tests;
 pub mod watches;
+mod x500_name;
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
