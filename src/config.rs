@@ -6,6 +6,9 @@
 //! parse stops start-up with an error naming the file, line and key.
 
 mod properties;
+mod ssl;
+
+pub use ssl::{ClientAuth, SslConfig, StorePassword};
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -124,34 +127,6 @@ pub struct AdminConfig {
     pub command_url: String,
     /// `admin.idleTimeout`: ms an idle connection is kept (default 30000).
     pub idle_timeout_ms: u64,
-}
-
-/// The secure client port's TLS settings: in ZooKeeper the system
-/// properties `zookeeper.ssl.*`, which zoo.cfg sets as `ssl.*`.
-#[derive(Debug, Clone, Default)]
-pub struct SslConfig {
-    /// `ssl.keyStore.location`: the server's key and certificate chain.
-    pub key_store: Option<PathBuf>,
-    /// `ssl.keyStore.type`; inferred from the file name when not set.
-    pub key_store_type: Option<String>,
-    /// `ssl.trustStore.location`: the CAs client certificates are checked against.
-    pub trust_store: Option<PathBuf>,
-    /// `ssl.trustStore.type`; inferred from the file name when not set.
-    pub trust_store_type: Option<String>,
-    /// `ssl.clientAuth`: `need` (the default), `want` or `none`.
-    pub client_auth: ClientAuth,
-    /// `X509AuthenticationProvider.superUser`: a client whose certificate's
-    /// subject is this DN is also `super`.
-    pub x509_super_user: Option<String>,
-}
-
-/// Whether the secure port asks clients for a certificate (`ssl.clientAuth`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ClientAuth {
-    #[default]
-    Need,
-    Want,
-    None,
 }
 
 impl Default for AdminConfig {
@@ -344,6 +319,18 @@ impl Config {
                 "ssl.keyStore.type" | "zookeeper.ssl.keyStore.type" => {
                     cfg.ssl.key_store_type = Some(value.clone())
                 }
+                "ssl.keyStore.password" | "zookeeper.ssl.keyStore.password" => {
+                    cfg.ssl.key_store_password.value = Some(value.clone())
+                }
+                "ssl.keyStore.passwordPath" | "zookeeper.ssl.keyStore.passwordPath" => {
+                    cfg.ssl.key_store_password.path = Some(PathBuf::from(&value))
+                }
+                "ssl.trustStore.password" | "zookeeper.ssl.trustStore.password" => {
+                    cfg.ssl.trust_store_password.value = Some(value.clone())
+                }
+                "ssl.trustStore.passwordPath" | "zookeeper.ssl.trustStore.passwordPath" => {
+                    cfg.ssl.trust_store_password.path = Some(PathBuf::from(&value))
+                }
                 "ssl.trustStore.location" | "zookeeper.ssl.trustStore.location" => {
                     cfg.ssl.trust_store = Some(PathBuf::from(&value))
                 }
@@ -532,7 +519,9 @@ mod tests {
              zookeeper.ssl.trustStore.location=/t.pem\nssl.trustStore.type=PEM\n\
              ssl.clientAuth=WANT\nX509AuthenticationProvider.superUser=CN=admin\n\
              client.portUnification=true\n\
-             DigestAuthenticationProvider.superDigest=super:abc=\n",
+             DigestAuthenticationProvider.superDigest=super:abc=\n\
+             ssl.keyStore.password=kpw\nzookeeper.ssl.trustStore.password=tpw\n\
+             zookeeper.ssl.keyStore.passwordPath=/kpw\nssl.trustStore.passwordPath=/tpw\n",
         )
         .unwrap();
         assert_eq!(cfg.secure_client_port, Some(2281));
@@ -548,6 +537,11 @@ mod tests {
         assert_eq!(cfg.ssl.x509_super_user.as_deref(), Some("CN=admin"));
         assert!(cfg.port_unification && cfg.tls_enabled());
         assert_eq!(cfg.super_digest.as_deref(), Some("super:abc="));
+        let (k, t) = (&cfg.ssl.key_store_password, &cfg.ssl.trust_store_password);
+        assert_eq!(k.value.as_deref(), Some("kpw"));
+        assert_eq!(t.value.as_deref(), Some("tpw"));
+        assert_eq!(k.path.as_deref(), Some(Path::new("/kpw")));
+        assert_eq!(t.path.as_deref(), Some(Path::new("/tpw")));
         assert!(cfg.unknown.is_empty(), "{:?}", cfg.unknown);
         assert_eq!(
             parse("ssl.clientAuth=none\n").unwrap().ssl.client_auth,
