@@ -348,6 +348,13 @@ impl Config {
                 | "zookeeper.X509AuthenticationProvider.superUser" => {
                     cfg.ssl.x509_super_user = Some(value.clone())
                 }
+                "ssl.protocol" | "zookeeper.ssl.protocol" => cfg.ssl.protocol = Some(value.clone()),
+                "ssl.enabledProtocols" | "zookeeper.ssl.enabledProtocols" => {
+                    cfg.ssl.enabled_protocols = Some(value.clone())
+                }
+                "ssl.ciphersuites" | "zookeeper.ssl.ciphersuites" => {
+                    cfg.ssl.cipher_suites = Some(value.clone())
+                }
                 "ssl.clientAuth" | "zookeeper.ssl.clientAuth" => {
                     // `ClientAuth.fromPropertyValue`: any case, empty is need.
                     cfg.ssl.client_auth = match value.to_ascii_lowercase().as_str() {
@@ -521,7 +528,9 @@ mod tests {
              client.portUnification=true\n\
              DigestAuthenticationProvider.superDigest=super:abc=\n\
              ssl.keyStore.password=kpw\nzookeeper.ssl.trustStore.password=tpw\n\
-             zookeeper.ssl.keyStore.passwordPath=/kpw\nssl.trustStore.passwordPath=/tpw\n",
+             zookeeper.ssl.keyStore.passwordPath=/kpw\nssl.trustStore.passwordPath=/tpw\n\
+             ssl.protocol=TLSv1.3\nzookeeper.ssl.enabledProtocols=TLSv1.2\n\
+             ssl.ciphersuites=TLS_AES_128_GCM_SHA256\n",
         )
         .unwrap();
         assert_eq!(cfg.secure_client_port, Some(2281));
@@ -542,6 +551,12 @@ mod tests {
         assert_eq!(t.value.as_deref(), Some("tpw"));
         assert_eq!(k.path.as_deref(), Some(Path::new("/kpw")));
         assert_eq!(t.path.as_deref(), Some(Path::new("/tpw")));
+        assert_eq!(cfg.ssl.protocol.as_deref(), Some("TLSv1.3"));
+        assert_eq!(cfg.ssl.enabled_protocols.as_deref(), Some("TLSv1.2"));
+        assert_eq!(
+            cfg.ssl.cipher_suites.as_deref(),
+            Some("TLS_AES_128_GCM_SHA256")
+        );
         assert!(cfg.unknown.is_empty(), "{:?}", cfg.unknown);
         assert_eq!(
             parse("ssl.clientAuth=none\n").unwrap().ssl.client_auth,

@@ -23,6 +23,13 @@ pub struct SslConfig {
     pub trust_store_password: StorePassword,
     /// `ssl.clientAuth`: `need` (the default), `want` or `none`.
     pub client_auth: ClientAuth,
+    /// `ssl.protocol`: the one TLS version offered when
+    /// `ssl.enabledProtocols` is not set.
+    pub protocol: Option<String>,
+    /// `ssl.enabledProtocols`: the TLS versions offered (a comma list).
+    pub enabled_protocols: Option<String>,
+    /// `ssl.ciphersuites`: the cipher suites offered (a comma list).
+    pub cipher_suites: Option<String>,
     /// `X509AuthenticationProvider.superUser`: a client whose certificate's
     /// subject is this DN is also `super`.
     pub x509_super_user: Option<String>,

@@ -3,6 +3,7 @@
 //!
 //! - [`stores`] reads the key and trust stores (PEM, PKCS12, JKS; [`jks`]
 //!   is Java's own format).
+//! - [`versions`] picks the TLS versions and cipher suites offered.
 //! - [`x509_id`] gives the `x509` id a client certificate authenticates a
 //!   session as.
 //!
@@ -11,6 +12,7 @@
 
 mod jks;
 mod stores;
+mod versions;
 mod x509_id;
 
 use std::path::Path;
@@ -27,7 +29,8 @@ pub use x509_id::x509_client_id;
 /// The acceptor for TLS clients, or why the settings are unusable (naming
 /// the key at fault).
 pub fn acceptor(ssl: &SslConfig) -> Result<TlsAcceptor, String> {
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let offer = versions::offer(ssl, tokio_rustls::rustls::crypto::ring::default_provider())?;
+    let provider = Arc::new(offer.provider);
     let key_store = ssl
         .key_store
         .as_deref()
@@ -40,7 +43,7 @@ pub fn acceptor(ssl: &SslConfig) -> Result<TlsAcceptor, String> {
     };
     let (chain, key) = key_store.key_and_chain()?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&offer.versions)
         .map_err(|e| format!("TLS: {e}"))?;
     let builder = match ssl.client_auth {
         ClientAuth::None => builder.with_no_client_auth(),
