@@ -106,7 +106,10 @@ class ServerError(RuntimeError):
 class Server:
     """One server process (either kind)."""
 
-    def __init__(self, kind: str, workdir: Path, config: dict | None = None):
+    def __init__(self, kind: str, workdir: Path, config: dict | None = None,
+                 jvm_flags: list[str] | None = None):
+        """`jvm_flags`: `-D` flags ZooKeeper's JVM gets; ferrokeeper reads
+        them from SERVER_JVMFLAGS, where zkServer.sh takes them from."""
         if kind not in KINDS:
             raise ValueError(f"unknown server kind {kind!r}")
         self.kind = kind
@@ -119,6 +122,7 @@ class Server:
         self.port = free_port()
         self.host = "127.0.0.1"
         self.extra_config = dict(config or {})
+        self.jvm_flags = list(jvm_flags or [])
         self.proc: subprocess.Popen | None = None
         self._log_file = None
 
@@ -166,6 +170,7 @@ class Server:
             f"-Dlog4j.configuration=file:{log4j}",
             "-Dzookeeper.admin.enableServer=false",
             "-Dzookeeper.jmx.log4j.disable=true",
+            *self.jvm_flags,
             "-cp",
             zookeeper_classpath(),
             "org.apache.zookeeper.server.ZooKeeperServerMain",
@@ -193,6 +198,8 @@ class Server:
         if self.kind == "ferrokeeper":
             env.setdefault("RUST_LOG", "info")
             env.setdefault("RUST_BACKTRACE", "1")
+            if self.jvm_flags:
+                env["SERVER_JVMFLAGS"] = " ".join(self.jvm_flags)
         self._log_file = open(self.log_path, "ab")
         self._log_file.write(("$ " + " ".join(cmd) + "\n").encode())
         self._log_file.flush()

@@ -6,8 +6,10 @@
 //! parse stops start-up with an error naming the file, line and key.
 
 mod properties;
+mod sasl;
 mod ssl;
 
+pub use sasl::SaslConfig;
 pub use ssl::{ClientAuth, SslConfig, StorePassword};
 
 use std::collections::BTreeMap;
@@ -103,6 +105,8 @@ pub struct Config {
     pub secure_client_port_address: IpAddr,
     /// The TLS settings of the secure client port (`ssl.*`).
     pub ssl: SslConfig,
+    /// SASL authentication (`superUser`, `authProvider.N`, the JAAS file).
+    pub sasl: SaslConfig,
     /// `client.portUnification`: the plain client port takes TLS clients
     /// too, told apart by their first bytes (default false).
     pub port_unification: bool,
@@ -177,6 +181,7 @@ impl Config {
             secure_client_port: None,
             secure_client_port_address: IpAddr::from([0, 0, 0, 0]),
             ssl: SslConfig::default(),
+            sasl: SaslConfig::default(),
             port_unification: false,
             source_text: String::new(),
             unknown: BTreeMap::new(),
@@ -368,9 +373,13 @@ impl Config {
                     "" | "gz" | "snappy" => cfg.snapshot_compression = value.clone(),
                     _ => return Err(bad("expected gz or snappy")),
                 },
-                _ => {
-                    cfg.unknown.insert(key.clone(), value.clone());
-                }
+                _ => match cfg.sasl.set(&key, &value) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        cfg.unknown.insert(key.clone(), value.clone());
+                    }
+                    Err(reason) => return Err(bad(reason)),
+                },
             }
         }
         if !log_dir_set {

@@ -37,6 +37,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut config = config;
+    // zkServer.sh hands ZooKeeper's JVM these; SASL settings come from them.
+    let jvm_flags: Vec<String> = ["SERVER_JVMFLAGS", "JVMFLAGS"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .collect();
+    config.sasl.apply_jvm_flags(&jvm_flags.join(" "));
     for (k, v) in &config.unknown {
         tracing::info!("config key {k}={v} is not used by ferrokeeper");
     }

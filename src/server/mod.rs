@@ -4,7 +4,7 @@
 //! client ─TCP─▶ session ─▶ prep ─▶ sync ─▶ final ─▶ session ─TCP─▶ client
 //! ```
 //! - [`listener`] accepts connections (TLS ones through [`tls`]) and starts a
-//!   [`session`] actor for each.
+//!   [`session`] actor for each; a session authenticates with [`sasl`].
 //! - [`prep`] validates and turns writes into txns ([`prep_txn`], [`change_records`]),
 //!   and tracks sessions ([`session_tracker`]).
 //! - [`sync`] is the log stage: it writes txns out and [`group_commit`]
@@ -28,6 +28,7 @@ pub mod prep;
 pub mod prep_txn;
 pub mod reads;
 pub mod recovery;
+pub mod sasl;
 pub mod session;
 pub mod session_tracker;
 pub mod snapshot_load;
@@ -61,6 +62,8 @@ pub struct Shared {
     trace_mask: AtomicI64,
     /// The snapshot last written or loaded (`last_snapshot`).
     last_snapshot: Mutex<Option<SnapshotInfo>>,
+    /// SASL users, when a JAAS file is configured.
+    pub sasl: Option<sasl::Login>,
 }
 
 /// `SnapshotInfo`: a snapshot's zxid and when its file was written.
@@ -95,7 +98,13 @@ impl Shared {
             stats: stats::ServerStats::new(),
             trace_mask: AtomicI64::new(four_letter::DEFAULT_TRACE_MASK),
             last_snapshot: Mutex::new(None),
+            sasl: None,
         }
+    }
+
+    /// The same, with SASL users.
+    pub fn with_sasl(self, sasl: Option<sasl::Login>) -> Self {
+        Shared { sasl, ..self }
     }
 
     pub fn last_snapshot(&self) -> Option<SnapshotInfo> {

@@ -25,6 +25,7 @@ use crate::server::session::{Close, ConnHandle};
 use crate::server::session_tracker::{session_password, SessionTracker};
 use crate::server::sync::SyncStage;
 use crate::server::Shared;
+use crate::tree::acl::Providers;
 use crate::txn::{CreateSessionTxn, ErrorTxn, Txn, TxnBody, TxnHeader};
 
 /// The server id in a standalone server's session ids.
@@ -227,7 +228,10 @@ impl Prep {
             auth,
             digest: self.pending_digest,
             enforce_quota: self.shared.config.enforce_quota,
-            x509_acls: self.shared.config.tls_enabled(),
+            acl_providers: Providers {
+                x509: self.shared.config.tls_enabled(),
+                sasl: self.shared.config.sasl.provider,
+            },
         };
         let body = match request {
             Request::Create(r) | Request::Create2(r) | Request::CreateContainer(r) => {

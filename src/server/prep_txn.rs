@@ -15,7 +15,7 @@ use crate::proto::requests::{
     SetDataRequest,
 };
 use crate::server::change_records::{ChangeRecord, ChangeRecords};
-use crate::tree::acl::{check_acl, fix_acl};
+use crate::tree::acl::{check_acl, fix_acl, Providers};
 use crate::tree::digest::digest_prefix;
 use crate::tree::path::validate_path;
 use crate::tree::{DataTree, EphemeralType, CONTAINER_EPHEMERAL_OWNER};
@@ -34,9 +34,9 @@ pub struct TxnBuilder<'a> {
     pub digest: i64,
     /// Refuse writes past a quota's hard limit (`enforceQuota`).
     pub enforce_quota: bool,
-    /// ACLs may name `x509` ids: a port takes TLS clients, which registers
-    /// ZooKeeper's `X509AuthenticationProvider`.
-    pub x509_acls: bool,
+    /// The optional providers registered, whose ids ACLs may name (`x509`
+    /// when a port takes TLS clients, `sasl` with `authProvider.N`).
+    pub acl_providers: Providers,
 }
 
 type Prepared = Result<TxnBody, ErrorCode>;
@@ -134,7 +134,7 @@ impl TxnBuilder<'_> {
         };
         let parent_path = parent_of(&req.path)?;
         let acl =
-            fix_acl(&req.acl, self.auth, self.x509_acls).map_err(|_| ErrorCode::InvalidAcl)?;
+            fix_acl(&req.acl, self.auth, self.acl_providers).map_err(|_| ErrorCode::InvalidAcl)?;
         let parent = self.record(if parent_path.is_empty() {
             "/"
         } else {
@@ -320,7 +320,7 @@ impl TxnBuilder<'_> {
     ) -> Prepared {
         bad_path(&req.path)?;
         let acl =
-            fix_acl(&req.acl, self.auth, self.x509_acls).map_err(|_| ErrorCode::InvalidAcl)?;
+            fix_acl(&req.acl, self.auth, self.acl_providers).map_err(|_| ErrorCode::InvalidAcl)?;
         let node = self.record(&req.path)?;
         self.check(&node.acl, perms::ADMIN)?;
         let mut stat = node.stat.expect("live node");

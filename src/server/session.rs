@@ -26,11 +26,12 @@ use crate::proto::data::{perms, Acl, Id};
 use crate::proto::error_code::ErrorCode;
 use crate::proto::frame::{FrameCodec, FrameError};
 use crate::proto::header::{ReplyHeader, RequestHeader};
-use crate::proto::jute::Record;
+use crate::proto::jute::{self, Record};
 use crate::proto::opcode::OpCode;
 use crate::proto::request::Request;
 use crate::server::four_letter;
 use crate::server::prep::{Connect, Disconnected, Prep, Submit};
+use crate::server::sasl::digest_md5::DigestMd5;
 use crate::server::stats::ConnStats;
 use crate::server::Shared;
 use crate::tree::acl::{check_acl, digest_auth_ids};
@@ -173,6 +174,8 @@ pub struct Session {
     /// (xid, op, arrival) of requests in the pipeline, answered in this order.
     pending: VecDeque<(i32, i32, Instant)>,
     connect_started: Option<Instant>,
+    /// The client's SASL exchange, once it has begun one.
+    sasl: Option<DigestMd5>,
 }
 
 /// A connection's read buffer starts this small and grows with what arrives:
@@ -221,6 +224,7 @@ impl Session {
                 stats,
                 pending: VecDeque::new(),
                 connect_started: None,
+                sasl: None,
             }
         });
     }
@@ -281,11 +285,7 @@ impl Session {
         };
         match OpCode::from_i32(header.op_type) {
             Some(OpCode::Auth) => return self.on_auth(header, body, ctx),
-            Some(OpCode::Sasl) => {
-                tracing::warn!(peer = %self.peer, "SASL is not configured; closing");
-                self.send_header(header.xid, ErrorCode::AuthFailed);
-                return self.close(ctx, "SASL authentication attempted");
-            }
+            Some(OpCode::Sasl) => return self.on_sasl(header, body, ctx),
             _ => {}
         }
         self.pending
@@ -323,13 +323,7 @@ impl Session {
         };
         if !ids.is_empty() {
             tracing::info!(peer = %self.peer, scheme = %packet.scheme, "auth success");
-            let mut all = (*self.auth).clone();
-            for id in ids {
-                if !all.contains(&id) {
-                    all.push(id);
-                }
-            }
-            self.auth = Arc::new(all);
+            self.add_auth_ids(ids);
             self.send_header(header.xid, ErrorCode::Ok);
         } else {
             tracing::warn!(peer = %self.peer, scheme = %packet.scheme, "authentication failed");
@@ -337,6 +331,66 @@ impl Session {
             self.send_header(header.xid, ErrorCode::AuthFailed);
             self.close(ctx, "authentication failed");
         }
+    }
+
+    /// A SASL token (`ZooKeeperServer.processSasl`): the next step of the
+    /// client's DIGEST-MD5 exchange, answered at once, outside the pipeline.
+    /// A failure closes the connection unless `allowSaslFailedClients`.
+    fn on_sasl(&mut self, header: RequestHeader, body: &[u8], ctx: &mut Context<Self>) {
+        let Ok((_, token)) = jute::buffer_or_empty(body) else {
+            return self.bad_frame(ctx, "malformed GetSASLRequest");
+        };
+        let shared = self.shared.clone();
+        let Some(login) = shared.sasl.as_ref() else {
+            // ZooKeeper without a JAAS login answers OK, without a token.
+            tracing::error!(
+                peer = %self.peer,
+                "SASL packet, but no JAAS file is configured \
+                 (-Djava.security.auth.login.config in SERVER_JVMFLAGS)"
+            );
+            return self.send_sasl(header.xid, ErrorCode::Ok, None);
+        };
+        let exchange = self.sasl.get_or_insert_with(|| login.exchange());
+        match exchange.step(&token, |user| login.password_of(user)) {
+            Ok(step) => {
+                if let Some(user) = &step.user {
+                    tracing::info!(peer = %self.peer, "SASL: authenticated as {user}");
+                    self.add_auth_ids(login.ids_of(user));
+                }
+                self.send_sasl(header.xid, ErrorCode::Ok, Some(&step.token));
+            }
+            Err(e) => {
+                tracing::warn!(peer = %self.peer, "failed to SASL authenticate: {e}");
+                if shared.config.sasl.allow_failed_clients {
+                    return self.send_sasl(header.xid, ErrorCode::Ok, None);
+                }
+                self.send_sasl(header.xid, ErrorCode::AuthFailed, None);
+                self.close(ctx, "SASL authentication failed");
+            }
+        }
+    }
+
+    /// A `SetSASLResponse`.
+    fn send_sasl(&mut self, xid: i32, err: ErrorCode, token: Option<&[u8]>) {
+        let mut reply = ReplyHeader {
+            xid,
+            zxid: 0,
+            err: err.code(),
+        }
+        .to_bytes();
+        jute::put_buffer(&mut reply, token);
+        self.write(reply.freeze());
+    }
+
+    /// Adds ids a session authenticated as, once each.
+    fn add_auth_ids(&mut self, ids: Vec<Id>) {
+        let mut all = (*self.auth).clone();
+        for id in ids {
+            if !all.contains(&id) {
+                all.push(id);
+            }
+        }
+        self.auth = Arc::new(all);
     }
 
     fn send_header(&mut self, xid: i32, err: ErrorCode) {

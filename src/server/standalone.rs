@@ -16,6 +16,7 @@ use crate::server::final_stage::FinalStage;
 use crate::server::listener::{accept_loop, Transport};
 use crate::server::prep::Prep;
 use crate::server::recovery::recover;
+use crate::server::sasl::Login;
 use crate::server::snapshotter::{snapshot_now, Snapshotter};
 use crate::server::sync::{LogTargets, SyncStage};
 use crate::server::{tls, Shared};
@@ -27,6 +28,7 @@ fn startup_error(what: &str, e: impl std::fmt::Display) -> std::io::Error {
 /// Recovers the data dir, starts the pipeline and the listener; returns the
 /// address clients connect to. Must run inside an actix system.
 pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
+    let sasl = Login::load(&config.sasl).map_err(std::io::Error::other)?;
     let dirs = DataDirs::new(&config.data_dir, Some(&config.data_log_dir));
     dirs.create()
         .map_err(|e| startup_error("cannot create the data directories", e))?;
@@ -50,7 +52,7 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
         .map_err(|e| startup_error("cannot open the transaction log", e))?;
     let restored = recovered.sessions.clone();
     let from_snapshot = recovered.snapshot.is_some();
-    let shared = Arc::new(Shared::new(config, recovered.tree, recovered.sessions));
+    let shared = Arc::new(Shared::new(config, recovered.tree, recovered.sessions).with_sasl(sasl));
     if let Some(info) = recovered.snapshot {
         shared.set_last_snapshot(info);
     }

@@ -36,12 +36,21 @@ pub fn check_acl(acl: &[Acl], perm: i32, auth_ids: &[Id]) -> bool {
     })
 }
 
+/// The providers a server registers besides `ip` and `digest`
+/// (`ProviderRegistry`), which decide whether their ACL ids are valid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Providers {
+    /// `x509`: a port takes TLS clients.
+    pub x509: bool,
+    /// `sasl`: an `authProvider.N` names `SASLAuthenticationProvider`.
+    pub sasl: bool,
+}
+
 /// `PrepRequestProcessor.fixupACL` (after `removeDuplicates`): drops exact
 /// duplicates, expands `auth` entries to the session's authenticated ids and
 /// validates every other id. `InvalidAcl` for an empty list, an `auth` entry
 /// without an authenticated id, an unknown scheme or a malformed id.
-/// `x509` ids are valid only with `x509` (a secure client port configured).
-pub fn fix_acl(acl: &[Acl], auth_ids: &[Id], x509: bool) -> Result<Vec<Acl>, ErrorCode> {
+pub fn fix_acl(acl: &[Acl], auth_ids: &[Id], providers: Providers) -> Result<Vec<Acl>, ErrorCode> {
     let mut unique: Vec<&Acl> = Vec::with_capacity(acl.len());
     for a in acl {
         if !unique.contains(&a) {
@@ -60,7 +69,7 @@ pub fn fix_acl(acl: &[Acl], auth_ids: &[Id], x509: bool) -> Result<Vec<Acl>, Err
             // again after expansion (as in Java).
             let mut valid = false;
             for cid in auth_ids {
-                if is_authenticated_scheme(&cid.scheme) {
+                if is_authenticated_scheme(&cid.scheme, providers) {
                     valid = true;
                     out.push(Acl {
                         perms: a.perms,
@@ -71,7 +80,7 @@ pub fn fix_acl(acl: &[Acl], auth_ids: &[Id], x509: bool) -> Result<Vec<Acl>, Err
             if !valid {
                 return Err(ErrorCode::InvalidAcl);
             }
-        } else if is_valid_id(&a.id.scheme, &a.id.id, x509) {
+        } else if is_valid_id(&a.id.scheme, &a.id.id, providers) {
             out.push(a.clone());
         } else {
             return Err(ErrorCode::InvalidAcl);
@@ -110,16 +119,21 @@ pub fn digest_auth_ids(auth_data: &[u8], super_digest: Option<&str>) -> Vec<Id> 
 }
 
 /// Is there a provider for `scheme` whose ids count for the `auth` scheme (`isAuthenticated`)?
-fn is_authenticated_scheme(scheme: &str) -> bool {
-    scheme == "digest" || scheme == "x509"
+fn is_authenticated_scheme(scheme: &str, providers: Providers) -> bool {
+    match scheme {
+        "digest" => true,
+        "x509" => providers.x509,
+        "sasl" => providers.sasl,
+        _ => false,
+    }
 }
 
 /// `AuthenticationProvider.isValid` of the provider for `scheme`; false when
-/// there is none. `x509`: whether the x509 provider is registered (a port
-/// takes TLS clients).
-pub fn is_valid_id(scheme: &str, id: &str, x509: bool) -> bool {
+/// there is none.
+pub fn is_valid_id(scheme: &str, id: &str, providers: Providers) -> bool {
     match scheme {
-        "x509" => x509 && is_x500_name(id),
+        "x509" => providers.x509 && is_x500_name(id),
+        "sasl" => providers.sasl && is_kerberos_name(id),
         // `id.split(":").length == 2`: Java's split drops trailing empty parts.
         "digest" => java_split_len(id, ':') == 2,
         "ip" => {
@@ -137,11 +151,22 @@ pub fn is_valid_id(scheme: &str, id: &str, x509: bool) -> bool {
     }
 }
 
+/// `SASLAuthenticationProvider.isValid`: whether `KerberosName` takes the
+/// id: any name without `@`, else `service[/host]@REALM`.
+fn is_kerberos_name(id: &str) -> bool {
+    let Some((principal, realm)) = id.split_once('@') else {
+        return true;
+    };
+    !realm.contains(['@', '/']) && principal.split('/').count() <= 2
+}
+
 /// `AuthenticationProvider.matches`; false when no provider exists for `scheme`.
 fn provider_matches(scheme: &str, id: &str, acl_expr: &str) -> bool {
     match scheme {
         // A session has an `x509` id only from a client certificate.
         "digest" | "x509" => id == acl_expr,
+        // `SASLAuthenticationProvider.matches`: user `super` matches all.
+        "sasl" => id == acl_expr || id == "super",
         "ip" => ip_matches(id, acl_expr),
         _ => false,
     }
@@ -215,6 +240,47 @@ fn java_split_len(s: &str, sep: char) -> usize {
 mod tests {
     use super::*;
     use crate::proto::data::perms;
+
+    const NONE: Providers = Providers {
+        x509: false,
+        sasl: false,
+    };
+    const X509: Providers = Providers {
+        x509: true,
+        sasl: false,
+    };
+    const SASL: Providers = Providers {
+        x509: false,
+        sasl: true,
+    };
+
+    #[test]
+    fn sasl_ids_need_the_provider_and_a_kerberos_shaped_name() {
+        for (name, valid) in [
+            ("bob", true),
+            ("zookeeper/host.example@EXAMPLE.COM", true),
+            ("bob@EXAMPLE.COM", true),
+            ("a/b/c@R", false),
+            ("a@b@c", false),
+            ("a@R/x", false),
+        ] {
+            assert_eq!(is_valid_id("sasl", name, SASL), valid, "{name}");
+            assert!(!is_valid_id("sasl", name, NONE), "{name}");
+        }
+        let bobs = [acl(perms::READ, "sasl", "bob")];
+        assert!(check_acl(&bobs, perms::READ, &[id("sasl", "bob")]));
+        assert!(check_acl(&bobs, perms::READ, &[id("sasl", "super")]));
+        assert!(!check_acl(&bobs, perms::READ, &[id("sasl", "eve")]));
+        let auth = [acl(perms::ALL, "auth", "")];
+        assert_eq!(
+            fix_acl(&auth, &[id("sasl", "bob")], SASL),
+            Ok(vec![acl(perms::ALL, "sasl", "bob")])
+        );
+        assert_eq!(
+            fix_acl(&auth, &[id("sasl", "bob")], NONE),
+            Err(ErrorCode::InvalidAcl)
+        );
+    }
 
     fn id(scheme: &str, id: &str) -> Id {
         Id {
@@ -308,41 +374,41 @@ mod tests {
 
     #[test]
     fn id_validation() {
-        assert!(is_valid_id("digest", "u:h", false));
-        assert!(is_valid_id("digest", ":h", false));
-        assert!(is_valid_id("digest", "u:h:", false));
-        assert!(!is_valid_id("digest", "u:", false));
-        assert!(!is_valid_id("digest", "u", false));
-        assert!(!is_valid_id("digest", "a:b:c", false));
-        assert!(!is_valid_id("digest", "", false));
-        assert!(is_valid_id("ip", "10.0.0.1", false));
-        assert!(is_valid_id("ip", "10.0.0.0/8", false));
-        assert!(is_valid_id("ip", "+10.0.0.1", false));
-        assert!(!is_valid_id("ip", "10.0.0.0/33", false));
-        assert!(!is_valid_id("ip", "10.0.0", false));
-        assert!(!is_valid_id("ip", "10.0.0.256", false));
-        assert!(!is_valid_id("ip", "10.0.0.1.", false));
-        assert!(!is_valid_id("world", "foo", false));
-        assert!(!is_valid_id("super", "", false));
-        assert!(is_valid_id("x509", "CN=a", true));
-        assert!(!is_valid_id("x509", "CN=a", false));
-        assert!(!is_valid_id("x509", "not a dn", true));
+        assert!(is_valid_id("digest", "u:h", NONE));
+        assert!(is_valid_id("digest", ":h", NONE));
+        assert!(is_valid_id("digest", "u:h:", NONE));
+        assert!(!is_valid_id("digest", "u:", NONE));
+        assert!(!is_valid_id("digest", "u", NONE));
+        assert!(!is_valid_id("digest", "a:b:c", NONE));
+        assert!(!is_valid_id("digest", "", NONE));
+        assert!(is_valid_id("ip", "10.0.0.1", NONE));
+        assert!(is_valid_id("ip", "10.0.0.0/8", NONE));
+        assert!(is_valid_id("ip", "+10.0.0.1", NONE));
+        assert!(!is_valid_id("ip", "10.0.0.0/33", NONE));
+        assert!(!is_valid_id("ip", "10.0.0", NONE));
+        assert!(!is_valid_id("ip", "10.0.0.256", NONE));
+        assert!(!is_valid_id("ip", "10.0.0.1.", NONE));
+        assert!(!is_valid_id("world", "foo", NONE));
+        assert!(!is_valid_id("super", "", NONE));
+        assert!(is_valid_id("x509", "CN=a", X509));
+        assert!(!is_valid_id("x509", "CN=a", NONE));
+        assert!(!is_valid_id("x509", "not a dn", X509));
     }
 
     #[test]
     fn fix_acl_rules() {
         let none: [Id; 0] = [];
-        assert_eq!(fix_acl(&[], &none, false), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fix_acl(&[], &none, NONE), Err(ErrorCode::InvalidAcl));
         let open = Acl::open_unsafe();
         assert_eq!(
-            fix_acl(&[open[0].clone(), open[0].clone()], &none, false),
+            fix_acl(&[open[0].clone(), open[0].clone()], &none, NONE),
             Ok(open.clone())
         );
         // `auth` needs an authenticated (digest) id; ip and super do not count.
         let auth = [acl(perms::ALL, "auth", "")];
-        assert_eq!(fix_acl(&auth, &none, false), Err(ErrorCode::InvalidAcl));
+        assert_eq!(fix_acl(&auth, &none, NONE), Err(ErrorCode::InvalidAcl));
         assert_eq!(
-            fix_acl(&auth, &[id("ip", "127.0.0.1"), id("super", "")], false),
+            fix_acl(&auth, &[id("ip", "127.0.0.1"), id("super", "")], NONE),
             Err(ErrorCode::InvalidAcl)
         );
         let ids = [
@@ -351,35 +417,35 @@ mod tests {
             id("digest", "b:y"),
         ];
         assert_eq!(
-            fix_acl(&auth, &ids, false),
+            fix_acl(&auth, &ids, NONE),
             Ok(vec![
                 acl(perms::ALL, "digest", "a:x"),
                 acl(perms::ALL, "digest", "b:y")
             ])
         );
         assert_eq!(
-            fix_acl(&[acl(1, "world", "nobody")], &none, false),
+            fix_acl(&[acl(1, "world", "nobody")], &none, NONE),
             Err(ErrorCode::InvalidAcl)
         );
         assert_eq!(
-            fix_acl(&[acl(1, "digest", "nohash")], &none, false),
+            fix_acl(&[acl(1, "digest", "nohash")], &none, NONE),
             Err(ErrorCode::InvalidAcl)
         );
         assert_eq!(
-            fix_acl(&[acl(1, "x509", "CN=a")], &none, false),
+            fix_acl(&[acl(1, "x509", "CN=a")], &none, NONE),
             Err(ErrorCode::InvalidAcl)
         );
         // With a secure client port, x509 ids are valid, and `auth` takes a
         // session's x509 id as authenticated.
         assert_eq!(
-            fix_acl(&[acl(1, "x509", "CN=a")], &none, true),
+            fix_acl(&[acl(1, "x509", "CN=a")], &none, X509),
             Ok(vec![acl(1, "x509", "CN=a")])
         );
         assert_eq!(
             fix_acl(
                 &auth,
                 &[id("ip", "127.0.0.1"), id("x509", "CN=c,O=z")],
-                true
+                X509
             ),
             Ok(vec![acl(perms::ALL, "x509", "CN=c,O=z")])
         );
@@ -390,7 +456,7 @@ mod tests {
             fix_acl(
                 &[acl(1, "ip", "10.0.0.1"), acl(31, "world", "anyone")],
                 &none,
-                false
+                NONE
             ),
             Ok(vec![acl(1, "ip", "10.0.0.1"), acl(31, "world", "anyone")])
         );

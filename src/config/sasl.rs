@@ -1,0 +1,136 @@
+//! SASL settings. ZooKeeper reads them as Java system properties, which
+//! zoo.cfg sets too (a key it does not know becomes `zookeeper.<key>`), and
+//! which operators pass in `SERVER_JVMFLAGS` (`-Dzookeeper.superUser=…`).
+//! The JAAS file can only come from there
+//! (`-Djava.security.auth.login.config=…`). zoo.cfg wins over a flag.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// `authProvider.N`'s value that registers the `sasl` ACL scheme.
+const SASL_PROVIDER: &str = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
+
+#[derive(Clone, Default)]
+pub struct SaslConfig {
+    /// `java.security.auth.login.config`: the JAAS file with the users.
+    pub jaas_file: Option<PathBuf>,
+    /// `sasl.serverconfig`: the JAAS section (default `Server`).
+    pub login_context: Option<String>,
+    /// `superUser`: a SASL user who is also `super`.
+    pub super_user: Option<String>,
+    /// `SASLAuthenticationProvider.superPassword`: user `super`'s password.
+    pub super_password: Option<String>,
+    /// An `authProvider.N` names `SASLAuthenticationProvider`: `sasl` ACLs
+    /// are accepted.
+    pub provider: bool,
+    /// `allowSaslFailedClients`: a failed exchange keeps the connection.
+    pub allow_failed_clients: bool,
+}
+
+impl SaslConfig {
+    /// Takes `key` (bare or `zookeeper.`-prefixed) if it is a SASL setting;
+    /// false for any other key. `Err` for a value that does not parse.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<bool, &'static str> {
+        let bare = key.strip_prefix("zookeeper.").unwrap_or(key);
+        match bare {
+            "superUser" => self.super_user = Some(value.to_string()),
+            "sasl.serverconfig" => self.login_context = Some(value.to_string()),
+            "SASLAuthenticationProvider.superPassword" => {
+                self.super_password = Some(value.to_string())
+            }
+            "allowSaslFailedClients" => {
+                self.allow_failed_clients = match value.trim() {
+                    v if v.eq_ignore_ascii_case("true") => true,
+                    v if v.eq_ignore_ascii_case("false") => false,
+                    _ => return Err("expected true or false"),
+                }
+            }
+            k if k.starts_with("authProvider.") && value.trim() == SASL_PROVIDER => {
+                self.provider = true
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Applies the `-D` flags of JVM flags (as `SERVER_JVMFLAGS` holds
+    /// them) that zoo.cfg has not set; flags that are not SASL settings are
+    /// ignored, as are values that do not parse (with a warning).
+    pub fn apply_jvm_flags(&mut self, flags: &str) {
+        let from_cfg = self.clone();
+        for flag in flags.split_whitespace() {
+            let Some((key, value)) = flag.strip_prefix("-D").and_then(|f| f.split_once('=')) else {
+                continue;
+            };
+            if key == "java.security.auth.login.config" {
+                self.jaas_file.get_or_insert_with(|| PathBuf::from(value));
+            } else if key.starts_with("zookeeper.") {
+                if let Err(e) = self.set(key, value) {
+                    tracing::warn!("JVM flag -D{key}: {e}; ignored");
+                }
+            }
+        }
+        // zoo.cfg's values win.
+        self.super_user = from_cfg.super_user.or(self.super_user.take());
+        self.login_context = from_cfg.login_context.or(self.login_context.take());
+        self.super_password = from_cfg.super_password.or(self.super_password.take());
+        self.provider |= from_cfg.provider;
+        self.allow_failed_clients |= from_cfg.allow_failed_clients;
+    }
+}
+
+impl fmt::Debug for SaslConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SaslConfig")
+            .field("jaas_file", &self.jaas_file)
+            .field("login_context", &self.login_context)
+            .field("super_user", &self.super_user)
+            .field(
+                "super_password",
+                &self.super_password.as_ref().map(|_| "<hidden>"),
+            )
+            .field("provider", &self.provider)
+            .field("allow_failed_clients", &self.allow_failed_clients)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_bare_or_prefixed_and_the_provider_by_class_name() {
+        let mut c = SaslConfig::default();
+        assert!(c.set("superUser", "admin").unwrap());
+        assert!(c.set("zookeeper.sasl.serverconfig", "ZkServer").unwrap());
+        assert!(c
+            .set("authProvider.1", "com.example.Other")
+            .is_ok_and(|taken| !taken));
+        assert!(!c.provider);
+        assert!(c.set("zookeeper.authProvider.sasl", SASL_PROVIDER).unwrap());
+        assert!(c.set("allowSaslFailedClients", "TRUE").unwrap());
+        assert!(c.set("allowSaslFailedClients", "yes").is_err());
+        assert!(!c.set("clientPort", "2181").unwrap());
+        assert_eq!(c.super_user.as_deref(), Some("admin"));
+        assert_eq!(c.login_context.as_deref(), Some("ZkServer"));
+        assert!(c.provider && c.allow_failed_clients);
+    }
+
+    #[test]
+    fn jvm_flags_fill_in_what_zoo_cfg_left_unset() {
+        let mut c = SaslConfig::default();
+        c.set("superUser", "from-cfg").unwrap();
+        c.apply_jvm_flags(
+            "-Xmx1g -Djava.security.auth.login.config=/etc/zk/jaas.conf \
+             -Dzookeeper.superUser=from-flag -Dzookeeper.authProvider.1=\
+             org.apache.zookeeper.server.auth.SASLAuthenticationProvider \
+             -Dzookeeper.SASLAuthenticationProvider.superPassword=pw -Dother=x",
+        );
+        assert_eq!(c.jaas_file, Some(PathBuf::from("/etc/zk/jaas.conf")));
+        assert_eq!(c.super_user.as_deref(), Some("from-cfg"));
+        assert_eq!(c.super_password.as_deref(), Some("pw"));
+        assert!(c.provider);
+        assert!(!format!("{c:?}").contains("pw\""));
+    }
+}
