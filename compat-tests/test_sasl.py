@@ -88,21 +88,27 @@ def test_a_sasl_user_owns_what_its_acl_names(sasl_server):
 SASL_OPCODE = 102
 
 
-def digest_exchange(srv, user: str, password: str) -> tuple[str, bool]:
-    """Runs DIGEST-MD5 by hand (pure-sasl's client over a raw connection):
-    the error of the last reply, and whether the server then closed the
-    connection. (kazoo's start() reports a refusal by timing.)"""
-    conn = rawzk.RawConnection.connect(srv.address)
+def sasl_on(conn, user: str, password: str) -> str:
+    """Runs DIGEST-MD5 by hand on a raw connection (pure-sasl's client):
+    the error of the last reply. (kazoo's start() reports a refusal by
+    timing, as it first sees the session connected.)"""
     sasl = puresasl.client.SASLClient("zk-sasl-md5", "zookeeper", mechanism="DIGEST-MD5",
                                       username=user, password=password)
     challenge = None
+    while True:
+        token = sasl.process(challenge) or b""
+        reply = conn.call(SASL_OPCODE, rawzk.enc_buffer(token))
+        challenge = rawzk.Reader(reply.body).buffer()
+        if reply.err != 0 or challenge.startswith(b"rspauth="):
+            return reply.err_name
+
+
+def digest_exchange(srv, user: str, password: str) -> tuple[str, bool]:
+    """The exchange's last error, and whether the server then closed the
+    connection."""
+    conn = rawzk.RawConnection.connect(srv.address)
     try:
-        while True:
-            token = sasl.process(challenge) or b""
-            reply = conn.call(SASL_OPCODE, rawzk.enc_buffer(token))
-            challenge = rawzk.Reader(reply.body).buffer()
-            if reply.err != 0 or challenge.startswith(b"rspauth="):
-                return reply.err_name, conn.is_closed(3.0)
+        return sasl_on(conn, user, password), conn.is_closed(3.0)
     finally:
         conn.sock.close()
 
@@ -166,3 +172,55 @@ def test_a_jaas_file_without_the_server_section_stops_start_up(server_kind, jaas
                           text=True, timeout=30, env=env)
     assert done.returncode == 1, done
     assert "could not find a 'Server' entry" in done.stderr, done
+
+
+REQUIRE_AUTH = -124  # SESSIONCLOSEDREQUIRESASLAUTH
+
+
+@pytest.mark.parametrize("settings,authenticate", [
+    ({"sessionRequireClientSASLAuth": "true"}, "sasl"),
+    ({"enforce.auth.enabled": "true", "enforce.auth.schemes": "digest,sasl"}, "digest"),
+])
+def test_enforced_authentication_closes_sessions_without_it(server_kind, jaas, tmp_path,
+                                                            settings, authenticate):
+    cfg = {"authProvider.1": SASL_PROVIDER, **settings}
+    flags = [f"-Djava.security.auth.login.config={jaas / 'server.conf'}"]
+    srv = Server(server_kind, tmp_path / "srv", cfg, jvm_flags=flags).start()
+    try:
+        anon = rawzk.RawConnection.connect(srv.address)
+        assert anon.exists("/").err == REQUIRE_AUTH
+        assert anon.is_closed(3.0)
+        anon.sock.close()
+
+        conn = rawzk.RawConnection.connect(srv.address)
+        if authenticate == "sasl":
+            assert sasl_on(conn, "bob", USERS["bob"]) == "OK"
+        else:
+            assert conn.call(rawzk.OP["auth"], rawzk.enc_int(0) + rawzk.enc_string("digest")
+                             + rawzk.enc_buffer(b"u:p"), xid=rawzk.AUTH_XID).err == 0
+        assert conn.exists("/").err == 0
+        conn.sock.close()
+
+        if authenticate == "sasl":
+            # A failed exchange ends the session with the same error.
+            assert digest_exchange(srv, "bob", "not it") == (rawzk.ERR_NAMES.get(
+                REQUIRE_AUTH, str(REQUIRE_AUTH)), True)
+    finally:
+        srv.stop()
+
+
+@pytest.mark.server_kinds("ferrokeeper")
+@pytest.mark.parametrize("settings,says", [
+    ({"enforce.auth.enabled": "true"}, "enforce.auth.schemes must be configured"),
+    ({"sessionRequireClientSASLAuth": "true", "authProvider.1": ""},
+     "authentication scheme 'sasl' is not available"),
+])
+def test_enforcing_without_a_provider_stops_start_up(server_kind, tmp_path, settings, says):
+    cfg = tmp_path / "zoo.cfg"
+    lines = {"dataDir": str(tmp_path / "data"), "clientPort": str(free_port()),
+             "clientPortAddress": "127.0.0.1", "admin.enableServer": "false", **settings}
+    cfg.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
+    done = subprocess.run([str(harness.FERROKEEPER_BIN), str(cfg)], capture_output=True,
+                          text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 1, done
+    assert says in done.stderr, done

@@ -1,4 +1,5 @@
-//! SASL settings. ZooKeeper reads them as Java system properties, which
+//! SASL settings, and which authentication sessions must have before any
+//! request (`enforce.auth.*`). ZooKeeper reads them as Java system properties, which
 //! zoo.cfg sets too (a key it does not know becomes `zookeeper.<key>`), and
 //! which operators pass in `SERVER_JVMFLAGS` (`-Dzookeeper.superUser=…`).
 //! The JAAS file can only come from there
@@ -25,6 +26,12 @@ pub struct SaslConfig {
     pub provider: bool,
     /// `allowSaslFailedClients`: a failed exchange keeps the connection.
     pub allow_failed_clients: bool,
+    /// `sessionRequireClientSASLAuth`: as `enforce.auth.enabled` with `sasl`.
+    pub require_sasl: bool,
+    /// `enforce.auth.enabled`.
+    pub enforce_auth: bool,
+    /// `enforce.auth.schemes` (a comma list).
+    pub enforce_auth_schemes: Option<String>,
 }
 
 impl SaslConfig {
@@ -45,6 +52,12 @@ impl SaslConfig {
                     _ => return Err("expected true or false"),
                 }
             }
+            // `Boolean.parseBoolean`: anything but "true" is false.
+            "sessionRequireClientSASLAuth" => {
+                self.require_sasl = value.trim().eq_ignore_ascii_case("true")
+            }
+            "enforce.auth.enabled" => self.enforce_auth = value.trim().eq_ignore_ascii_case("true"),
+            "enforce.auth.schemes" => self.enforce_auth_schemes = Some(value.to_string()),
             k if k.starts_with("authProvider.") && value.trim() == SASL_PROVIDER => {
                 self.provider = true
             }
@@ -76,6 +89,24 @@ impl SaslConfig {
         self.super_password = from_cfg.super_password.or(self.super_password.take());
         self.provider |= from_cfg.provider;
         self.allow_failed_clients |= from_cfg.allow_failed_clients;
+        self.require_sasl |= from_cfg.require_sasl;
+        self.enforce_auth |= from_cfg.enforce_auth;
+        self.enforce_auth_schemes = from_cfg
+            .enforce_auth_schemes
+            .or(self.enforce_auth_schemes.take());
+    }
+
+    /// The schemes a session must hold an id of before any request
+    /// (`AuthenticationHelper`); empty when nothing is enforced.
+    pub fn enforced_schemes(&self) -> Vec<String> {
+        if self.require_sasl {
+            return vec!["sasl".to_string()];
+        }
+        if !self.enforce_auth {
+            return Vec::new();
+        }
+        let list = self.enforce_auth_schemes.as_deref().unwrap_or("");
+        list.split(',').map(|s| s.trim().to_string()).collect()
     }
 }
 
@@ -91,6 +122,7 @@ impl fmt::Debug for SaslConfig {
             )
             .field("provider", &self.provider)
             .field("allow_failed_clients", &self.allow_failed_clients)
+            .field("enforced_schemes", &self.enforced_schemes())
             .finish()
     }
 }
@@ -115,6 +147,21 @@ mod tests {
         assert_eq!(c.super_user.as_deref(), Some("admin"));
         assert_eq!(c.login_context.as_deref(), Some("ZkServer"));
         assert!(c.provider && c.allow_failed_clients);
+    }
+
+    #[test]
+    fn enforced_schemes_as_authentication_helper_reads_them() {
+        let mut c = SaslConfig::default();
+        assert!(c.enforced_schemes().is_empty());
+        c.set("enforce.auth.schemes", "digest, sasl").unwrap();
+        assert!(c.enforced_schemes().is_empty());
+        c.set("zookeeper.enforce.auth.enabled", "TRUE").unwrap();
+        assert_eq!(c.enforced_schemes(), ["digest", "sasl"]);
+        c.set("sessionRequireClientSASLAuth", "true").unwrap();
+        assert_eq!(c.enforced_schemes(), ["sasl"]);
+        c.set("sessionRequireClientSASLAuth", "yes").unwrap();
+        c.set("enforce.auth.enabled", "1").unwrap();
+        assert!(c.enforced_schemes().is_empty());
     }
 
     #[test]

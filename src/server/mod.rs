@@ -44,6 +44,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::Config;
+use crate::tree::acl::Providers;
 use crate::tree::DataTree;
 
 /// State every actor of one server may read.
@@ -64,6 +65,9 @@ pub struct Shared {
     last_snapshot: Mutex<Option<SnapshotInfo>>,
     /// SASL users, when a JAAS file is configured.
     pub sasl: Option<sasl::Login>,
+    /// A session must hold an id of one of these schemes before any
+    /// request (`enforce.auth.*`); empty when nothing is enforced.
+    pub enforced_auth_schemes: Vec<String>,
 }
 
 /// `SnapshotInfo`: a snapshot's zxid and when its file was written.
@@ -90,6 +94,7 @@ impl SnapshotInfo {
 impl Shared {
     pub fn new(config: Config, tree: DataTree, sessions: BTreeMap<i64, i32>) -> Self {
         Shared {
+            enforced_auth_schemes: config.sasl.enforced_schemes(),
             config,
             tree: Arc::new(RwLock::new(tree)),
             connections: Mutex::new(HashMap::new()),
@@ -99,6 +104,14 @@ impl Shared {
             trace_mask: AtomicI64::new(four_letter::DEFAULT_TRACE_MASK),
             last_snapshot: Mutex::new(None),
             sasl: None,
+        }
+    }
+
+    /// The ACL providers registered besides `ip` and `digest`.
+    pub fn acl_providers(&self) -> Providers {
+        Providers {
+            x509: self.config.tls_enabled(),
+            sasl: self.config.sasl.provider,
         }
     }
 

@@ -25,7 +25,6 @@ use crate::server::session::{Close, ConnHandle};
 use crate::server::session_tracker::{session_password, SessionTracker};
 use crate::server::sync::SyncStage;
 use crate::server::Shared;
-use crate::tree::acl::Providers;
 use crate::txn::{CreateSessionTxn, ErrorTxn, Txn, TxnBody, TxnHeader};
 
 /// The server id in a standalone server's session ids.
@@ -228,10 +227,7 @@ impl Prep {
             auth,
             digest: self.pending_digest,
             enforce_quota: self.shared.config.enforce_quota,
-            acl_providers: Providers {
-                x509: self.shared.config.tls_enabled(),
-                sasl: self.shared.config.sasl.provider,
-            },
+            acl_providers: self.shared.acl_providers(),
         };
         let body = match request {
             Request::Create(r) | Request::Create2(r) | Request::CreateContainer(r) => {

@@ -288,6 +288,16 @@ impl Session {
             Some(OpCode::Sasl) => return self.on_sasl(header, body, ctx),
             _ => {}
         }
+        if !self.holds_enforced_auth() {
+            // `AuthenticationHelper.enforceAuthentication`.
+            tracing::error!(
+                peer = %self.peer,
+                "client has no id of the enforced authentication schemes {:?}; closing the session",
+                self.shared.enforced_auth_schemes
+            );
+            self.send_header(header.xid, ErrorCode::SessionClosedRequireSaslAuth);
+            return self.close(ctx, "authentication required");
+        }
         self.pending
             .push_back((header.xid, header.op_type, Instant::now()));
         self.stats.request_queued();
@@ -361,13 +371,26 @@ impl Session {
             }
             Err(e) => {
                 tracing::warn!(peer = %self.peer, "failed to SASL authenticate: {e}");
-                if shared.config.sasl.allow_failed_clients {
+                let required = shared.enforced_auth_schemes.iter().any(|s| s == "sasl");
+                if shared.config.sasl.allow_failed_clients && !required {
                     return self.send_sasl(header.xid, ErrorCode::Ok, None);
                 }
-                self.send_sasl(header.xid, ErrorCode::AuthFailed, None);
+                let err = if required {
+                    ErrorCode::SessionClosedRequireSaslAuth
+                } else {
+                    ErrorCode::AuthFailed
+                };
+                self.send_sasl(header.xid, err, None);
                 self.close(ctx, "SASL authentication failed");
             }
         }
+    }
+
+    /// Whether the session may make requests: nothing is enforced, or it
+    /// holds an id of an enforced scheme.
+    fn holds_enforced_auth(&self) -> bool {
+        let schemes = &self.shared.enforced_auth_schemes;
+        schemes.is_empty() || self.auth.iter().any(|id| schemes.contains(&id.scheme))
     }
 
     /// A `SetSASLResponse`.

@@ -53,6 +53,7 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     let restored = recovered.sessions.clone();
     let from_snapshot = recovered.snapshot.is_some();
     let shared = Arc::new(Shared::new(config, recovered.tree, recovered.sessions).with_sasl(sasl));
+    check_enforced_auth(&shared).map_err(std::io::Error::other)?;
     if let Some(info) = recovered.snapshot {
         shared.set_last_snapshot(info);
     }
@@ -97,6 +98,24 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     }
     actix::spawn(accept_loop(listener, plain, shared, prep));
     Ok(local)
+}
+
+/// `AuthenticationHelper.validateConfiguredProperties`: enforcing
+/// authentication needs schemes, each with a provider.
+fn check_enforced_auth(shared: &Shared) -> Result<(), String> {
+    let sasl = &shared.config.sasl;
+    if sasl.enforce_auth && !sasl.require_sasl && sasl.enforce_auth_schemes.is_none() {
+        return Err("enforce.auth.enabled is true: enforce.auth.schemes must be configured".into());
+    }
+    let providers = shared.acl_providers();
+    match shared.enforced_auth_schemes.iter().find(|s| !providers.has(s)) {
+        Some(scheme) => Err(format!(
+            "enforce.auth.schemes: authentication scheme '{scheme}' is not available \
+             (sasl needs authProvider.N=org.apache.zookeeper.server.auth.SASLAuthenticationProvider, \
+             x509 a TLS port)"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The TLS acceptor, when a port takes TLS clients; unusable TLS settings

@@ -46,6 +46,18 @@ pub struct Providers {
     pub sasl: bool,
 }
 
+impl Providers {
+    /// Whether a provider for `scheme` is registered.
+    pub fn has(&self, scheme: &str) -> bool {
+        match scheme {
+            "digest" | "ip" => true,
+            "x509" => self.x509,
+            "sasl" => self.sasl,
+            _ => false,
+        }
+    }
+}
+
 /// `PrepRequestProcessor.fixupACL` (after `removeDuplicates`): drops exact
 /// duplicates, expands `auth` entries to the session's authenticated ids and
 /// validates every other id. `InvalidAcl` for an empty list, an `auth` entry
