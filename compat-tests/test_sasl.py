@@ -129,13 +129,14 @@ def test_the_java_client_authenticates_from_its_jaas_section(sasl_server, jaas):
            "-cp", harness.zookeeper_classpath(), "org.apache.zookeeper.ZooKeeperMain",
            "-waitforconnection", "-server", sasl_server.hosts]
     script = ("create /java-sasl hello sasl:bob:cdrwa\ngetAcl /java-sasl\n"
-              "get /java-sasl\nquit\n")
+              "get /java-sasl\nwhoami\nquit\n")
     out = subprocess.run(cmd, input=script, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          text=True, timeout=90).stdout
     lines = out.splitlines()
     assert "Created /java-sasl" in lines, out
     assert "'sasl,'bob" in lines, out
     assert "hello" in lines, out
+    assert "sasl: bob" in lines, out  # whoami
     anon = client(sasl_server, None)
     try:
         with pytest.raises(NoAuthError):

@@ -13,12 +13,18 @@ pub use sasl::SaslConfig;
 pub use ssl::{ClientAuth, SslConfig, StorePassword};
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use crate::persistence::txnlog::DEFAULT_FSYNC_WARNING_MS;
 use crate::persistence::RollPolicy;
 use crate::proto::frame::DEFAULT_MAX_BUFFER;
+
+/// `metricsProvider.className` of ZooKeeper's Prometheus provider.
+const PROMETHEUS_PROVIDER: &str =
+    "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
+/// `metricsProvider.className`'s default: metrics for `mntr` only.
+const DEFAULT_METRICS_PROVIDER: &str = "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +111,10 @@ pub struct Config {
     pub secure_client_port_address: IpAddr,
     /// The TLS settings of the secure client port (`ssl.*`).
     pub ssl: SslConfig,
+    /// Where the Prometheus `/metrics` endpoint listens, when
+    /// `metricsProvider.className` names `PrometheusMetricsProvider`
+    /// (`metricsProvider.httpHost`, `.httpPort`; default 0.0.0.0:7000).
+    pub prometheus: Option<SocketAddr>,
     /// SASL authentication (`superUser`, `authProvider.N`, the JAAS file).
     pub sasl: SaslConfig,
     /// `client.portUnification`: the plain client port takes TLS clients
@@ -182,6 +192,7 @@ impl Config {
             secure_client_port_address: IpAddr::from([0, 0, 0, 0]),
             ssl: SslConfig::default(),
             sasl: SaslConfig::default(),
+            prometheus: None,
             port_unification: false,
             source_text: String::new(),
             unknown: BTreeMap::new(),
@@ -211,6 +222,8 @@ impl Config {
         let mut cfg = Config::with_tick(tick);
         cfg.source_text = text.to_owned();
         let (mut min_set, mut max_set, mut log_dir_set) = (false, false, false);
+        let mut prometheus_on = false;
+        let mut prometheus_at = SocketAddr::from(([0, 0, 0, 0], 7000));
         for (line, key, value) in pairs {
             let line_no = line;
             let bad = |reason: &str| ConfigError::BadValue {
@@ -353,6 +366,19 @@ impl Config {
                 | "zookeeper.X509AuthenticationProvider.superUser" => {
                     cfg.ssl.x509_super_user = Some(value.clone())
                 }
+                "metricsProvider.className" => prometheus_on = match value.trim() {
+                    PROMETHEUS_PROVIDER => true,
+                    DEFAULT_METRICS_PROVIDER => false,
+                    _ => return Err(bad(
+                        "only PrometheusMetricsProvider and DefaultMetricsProvider are provided",
+                    )),
+                },
+                "metricsProvider.httpHost" => {
+                    prometheus_at.set_ip(value.parse().map_err(|_| bad("not an IP address"))?)
+                }
+                "metricsProvider.httpPort" => {
+                    prometheus_at.set_port(number(path, line, &key, &value)?)
+                }
                 "ssl.protocol" | "zookeeper.ssl.protocol" => cfg.ssl.protocol = Some(value.clone()),
                 "ssl.enabledProtocols" | "zookeeper.ssl.enabledProtocols" => {
                     cfg.ssl.enabled_protocols = Some(value.clone())
@@ -391,6 +417,7 @@ impl Config {
         if !max_set {
             cfg.max_session_timeout_ms = 20 * tick as i32;
         }
+        cfg.prometheus = prometheus_on.then_some(prometheus_at);
         Ok(cfg)
     }
 
@@ -521,6 +548,33 @@ mod tests {
                 .snapshot_trust_empty
         );
         assert!(parse("snapshot.trust.empty=yes\n").is_err());
+    }
+
+    #[test]
+    fn the_prometheus_provider_and_its_address() {
+        assert_eq!(
+            parse("metricsProvider.httpPort=7001\n").unwrap().prometheus,
+            None
+        );
+        let on = parse(
+            "metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n",
+        )
+        .unwrap();
+        assert_eq!(on.prometheus, Some("0.0.0.0:7000".parse().unwrap()));
+        let at = parse(
+            "metricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=7001\n\
+             metricsProvider.className=org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider\n",
+        )
+        .unwrap();
+        assert_eq!(at.prometheus, Some("127.0.0.1:7001".parse().unwrap()));
+        let off =
+            "metricsProvider.className=org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
+        assert_eq!(parse(off).unwrap().prometheus, None);
+        let err = parse("metricsProvider.className=com.example.Mine").unwrap_err();
+        assert!(
+            err.to_string().contains("metricsProvider.className"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //!   rebuilds the tree at start-up ([`snapshot_load`] reads the snapshot).
 //! - [`standalone`] wires the pipeline for a single server.
 //! - [`stats`] counts packets, latencies and open connections for the
-//!   [`four_letter`] words and the [`admin`] server's HTTP commands.
+//!   [`four_letter`] words, the [`admin`] server's HTTP commands and the
+//!   [`prometheus`] endpoint.
 
 pub mod admin;
 pub mod change_records;
@@ -26,6 +27,7 @@ pub mod log_metrics;
 pub mod pipeline;
 pub mod prep;
 pub mod prep_txn;
+pub mod prometheus;
 pub mod reads;
 pub mod recovery;
 pub mod sasl;

@@ -19,7 +19,7 @@ use crate::server::recovery::recover;
 use crate::server::sasl::Login;
 use crate::server::snapshotter::{snapshot_now, Snapshotter};
 use crate::server::sync::{LogTargets, SyncStage};
-use crate::server::{tls, Shared};
+use crate::server::{prometheus, tls, Shared};
 
 fn startup_error(what: &str, e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(format!("{what}: {e}"))
@@ -73,6 +73,7 @@ pub async fn start(config: Config) -> std::io::Result<SocketAddr> {
     let secure = bind_secure(&shared.config, acceptor).await?;
     // Before any actor starts: if its port is taken, start-up stops here.
     admin::start(shared.clone()).await?;
+    prometheus::start(shared.clone()).await?;
     let snapshotter = Snapshotter::start_on_own_thread(shared.clone(), dirs, from_snapshot);
     let pipeline_shared = shared.clone();
     let prep = Prep::create(move |ctx| {

@@ -63,20 +63,34 @@ pub async fn start(shared: Arc<Shared>) -> io::Result<Option<SocketAddr>> {
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     let idle = Duration::from_millis(shared.config.admin.idle_timeout_ms.max(1));
+    serve_http(listener, idle, "AdminServer", move |req| {
+        respond(req, &shared)
+    })
+    .await
+}
+
+/// Serves HTTP/1 on `listener` until the process ends, each request
+/// answered by `answer`; `what` names the server in log lines. Also the
+/// Prometheus endpoint's.
+pub async fn serve_http<F>(listener: TcpListener, idle: Duration, what: &'static str, answer: F)
+where
+    F: Fn(&Request<Incoming>) -> Response<Full<Bytes>> + 'static,
+{
+    let answer = std::rc::Rc::new(answer);
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
-                tracing::warn!("AdminServer accept failed: {e}");
+                tracing::warn!("{what} accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
-        let shared = shared.clone();
+        let answer = answer.clone();
         actix::spawn(async move {
             let service = service_fn(move |req| {
-                let answer = respond(&req, &shared);
-                async move { Ok::<_, Infallible>(answer) }
+                let response = answer(&req);
+                async move { Ok::<_, Infallible>(response) }
             });
             let served = http1::Builder::new()
                 .title_case_headers(true)
@@ -85,7 +99,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
             if let Err(e) = served {
-                tracing::debug!("AdminServer connection ended: {e}");
+                tracing::debug!("{what} connection ended: {e}");
             }
         });
     }
@@ -124,7 +138,8 @@ fn command_links(base: &str) -> String {
         .collect()
 }
 
-fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
+/// A text answer with `status`.
+pub fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(format!("{text}\n"))));
     *response.status_mut() = status;
     response
