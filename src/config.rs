@@ -19,12 +19,32 @@ use std::path::{Path, PathBuf};
 use crate::persistence::txnlog::DEFAULT_FSYNC_WARNING_MS;
 use crate::persistence::RollPolicy;
 use crate::proto::frame::DEFAULT_MAX_BUFFER;
+use crate::tree::acl_digest::DigestAlg;
 
 /// `metricsProvider.className` of ZooKeeper's Prometheus provider.
 const PROMETHEUS_PROVIDER: &str =
     "org.apache.zookeeper.metrics.prometheus.PrometheusMetricsProvider";
 /// `metricsProvider.className`'s default: metrics for `mntr` only.
 const DEFAULT_METRICS_PROVIDER: &str = "org.apache.zookeeper.metrics.impl.DefaultMetricsProvider";
+
+/// How errors name the JVM flags' settings.
+const JVM_FLAGS: &str = "-D flag in SERVER_JVMFLAGS/JVMFLAGS, number";
+
+/// The `-D` flags of JVM flags ZooKeeper reads as system properties, as
+/// (place, key, value); flags are split at whitespace.
+fn system_properties(jvm_flags: &str) -> Vec<(usize, String, String)> {
+    jvm_flags
+        .split_whitespace()
+        .enumerate()
+        .filter_map(|(i, flag)| {
+            let (key, value) = flag.strip_prefix("-D")?.split_once('=')?;
+            let read = key.starts_with("zookeeper.")
+                || key == "jute.maxbuffer"
+                || key == "java.security.auth.login.config";
+            read.then(|| (i + 1, key.to_string(), value.to_string()))
+        })
+        .collect()
+}
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +131,8 @@ pub struct Config {
     pub secure_client_port_address: IpAddr,
     /// The TLS settings of the secure client port (`ssl.*`).
     pub ssl: SslConfig,
+    /// `DigestAuthenticationProvider.digestAlg`: the hash of `digest` ids.
+    pub digest_alg: DigestAlg,
     /// Where the Prometheus `/metrics` endpoint listens, when
     /// `metricsProvider.className` names `PrometheusMetricsProvider`
     /// (`metricsProvider.httpHost`, `.httpPort`; default 0.0.0.0:7000).
@@ -193,30 +215,53 @@ impl Config {
             ssl: SslConfig::default(),
             sasl: SaslConfig::default(),
             prometheus: None,
+            digest_alg: DigestAlg::default(),
             port_unification: false,
             source_text: String::new(),
             unknown: BTreeMap::new(),
         }
     }
 
-    /// Reads a zoo.cfg file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    /// Reads a zoo.cfg file, after the system properties of `jvm_flags`
+    /// (see [`Config::parse_with_flags`]).
+    pub fn load(path: &Path, jvm_flags: &str) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Config::parse(path, &text)
+        Config::parse_with_flags(path, &text, jvm_flags)
     }
 
     /// Parses zoo.cfg text; `path` only names the source in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let pairs = properties::entries(text).map_err(|line| ConfigError::BadLine {
+        Config::parse_with_flags(path, text, "")
+    }
+
+    /// Parses zoo.cfg text after the `-D` flags of `jvm_flags` (the JVM
+    /// flags zkServer.sh gives ZooKeeper, `SERVER_JVMFLAGS` and `JVMFLAGS`)
+    /// that ZooKeeper reads as system properties: `-Dzookeeper.<key>`,
+    /// `-Djute.maxbuffer` and `-Djava.security.auth.login.config`. A
+    /// `zookeeper.<key>` flag counts where ZooKeeper reads `<key>` as a
+    /// system property, as the same zoo.cfg line would; zoo.cfg's lines
+    /// come later, so they win. A flag's errors name it by its place.
+    pub fn parse_with_flags(
+        path: &Path,
+        text: &str,
+        jvm_flags: &str,
+    ) -> Result<Config, ConfigError> {
+        let flags = Path::new(JVM_FLAGS);
+        let file_pairs = properties::entries(text).map_err(|line| ConfigError::BadLine {
             path: path.to_owned(),
             line,
             text: text.lines().nth(line - 1).unwrap_or("").to_owned(),
         })?;
-        let tick = match pairs.iter().rev().find(|(_, k, _)| k == "tickTime") {
-            Some((line, k, v)) => number::<u32>(path, *line, k, v)?,
+        let pairs: Vec<(&Path, usize, String, String)> = system_properties(jvm_flags)
+            .into_iter()
+            .map(|(n, k, v)| (flags, n, k, v))
+            .chain(file_pairs.into_iter().map(|(n, k, v)| (path, n, k, v)))
+            .collect();
+        let tick = match pairs.iter().rev().find(|(_, _, k, _)| k == "tickTime") {
+            Some((src, line, k, v)) => number::<u32>(src, *line, k, v)?,
             None => 2000,
         };
         let mut cfg = Config::with_tick(tick);
@@ -224,10 +269,10 @@ impl Config {
         let (mut min_set, mut max_set, mut log_dir_set) = (false, false, false);
         let mut prometheus_on = false;
         let mut prometheus_at = SocketAddr::from(([0, 0, 0, 0], 7000));
-        for (line, key, value) in pairs {
+        for (src, line, key, value) in pairs {
             let line_no = line;
             let bad = |reason: &str| ConfigError::BadValue {
-                path: path.to_owned(),
+                path: src.to_owned(),
                 line: line_no,
                 key: key.clone(),
                 value: value.clone(),
@@ -240,20 +285,20 @@ impl Config {
                     cfg.data_log_dir = PathBuf::from(&value);
                     log_dir_set = true;
                 }
-                "clientPort" => cfg.client_port = number(path, line, &key, &value)?,
+                "clientPort" => cfg.client_port = number(src, line, &key, &value)?,
                 "clientPortAddress" => {
                     cfg.client_port_address = value.parse().map_err(|_| bad("not an IP address"))?
                 }
-                "maxClientCnxns" => cfg.max_client_cnxns = number(path, line, &key, &value)?,
+                "maxClientCnxns" => cfg.max_client_cnxns = number(src, line, &key, &value)?,
                 "minSessionTimeout" => {
-                    let v: i32 = number(path, line, &key, &value)?;
+                    let v: i32 = number(src, line, &key, &value)?;
                     if v != -1 {
                         cfg.min_session_timeout_ms = v;
                         min_set = true;
                     }
                 }
                 "maxSessionTimeout" => {
-                    let v: i32 = number(path, line, &key, &value)?;
+                    let v: i32 = number(src, line, &key, &value)?;
                     if v != -1 {
                         cfg.max_session_timeout_ms = v;
                         max_set = true;
@@ -266,7 +311,7 @@ impl Config {
                         .filter(|w| !w.is_empty())
                         .collect()
                 }
-                "jute.maxbuffer" => cfg.max_buffer = number(path, line, &key, &value)?,
+                "jute.maxbuffer" => cfg.max_buffer = number(src, line, &key, &value)?,
                 "forceSync" => {
                     cfg.force_sync = match value.as_str() {
                         "yes" | "true" => true,
@@ -275,45 +320,45 @@ impl Config {
                     }
                 }
                 "snapCount" => {
-                    cfg.snap_count = number(path, line, &key, &value)?;
+                    cfg.snap_count = number(src, line, &key, &value)?;
                     if cfg.snap_count < 2 {
                         return Err(bad("must be at least 2"));
                     }
                 }
-                "preAllocSize" => cfg.pre_alloc_size_kb = number(path, line, &key, &value)?,
+                "preAllocSize" => cfg.pre_alloc_size_kb = number(src, line, &key, &value)?,
                 "snapSizeLimitInKb" | "zookeeper.snapSizeLimitInKb" => {
-                    cfg.snap_size_limit_kb = number(path, line, &key, &value)?
+                    cfg.snap_size_limit_kb = number(src, line, &key, &value)?
                 }
                 "txnLogSizeLimitInKb" | "zookeeper.txnLogSizeLimitInKb" => {
-                    cfg.txn_log_size_limit_kb = number(path, line, &key, &value)?
+                    cfg.txn_log_size_limit_kb = number(src, line, &key, &value)?
                 }
                 "snapshot.trust.empty" | "zookeeper.snapshot.trust.empty" => {
-                    cfg.snapshot_trust_empty = boolean(path, line, &key, &value)?
+                    cfg.snapshot_trust_empty = boolean(src, line, &key, &value)?
                 }
                 "fsync.warningthresholdms" | "zookeeper.fsync.warningthresholdms" => {
-                    cfg.fsync_warning_threshold_ms = number(path, line, &key, &value)?
+                    cfg.fsync_warning_threshold_ms = number(src, line, &key, &value)?
                 }
                 "autopurge.snapRetainCount" => {
                     // ZooKeeper raises values below 3 to 3.
-                    cfg.snap_retain_count = number::<usize>(path, line, &key, &value)?.max(3)
+                    cfg.snap_retain_count = number::<usize>(src, line, &key, &value)?.max(3)
                 }
                 "autopurge.purgeInterval" => {
-                    cfg.purge_interval_hours = number(path, line, &key, &value)?
+                    cfg.purge_interval_hours = number(src, line, &key, &value)?
                 }
                 "extendedTypesEnabled" | "zookeeper.extendedTypesEnabled" => {
-                    cfg.extended_types_enabled = boolean(path, line, &key, &value)?
+                    cfg.extended_types_enabled = boolean(src, line, &key, &value)?
                 }
                 "enforceQuota" | "zookeeper.enforceQuota" => {
-                    cfg.enforce_quota = boolean(path, line, &key, &value)?
+                    cfg.enforce_quota = boolean(src, line, &key, &value)?
                 }
                 "admin.enableServer" | "zookeeper.admin.enableServer" => {
-                    cfg.admin.enabled = boolean(path, line, &key, &value)?
+                    cfg.admin.enabled = boolean(src, line, &key, &value)?
                 }
                 "admin.serverAddress" | "zookeeper.admin.serverAddress" => {
                     cfg.admin.address = value.parse().map_err(|_| bad("not an IP address"))?
                 }
                 "admin.serverPort" | "zookeeper.admin.serverPort" => {
-                    cfg.admin.port = number(path, line, &key, &value)?
+                    cfg.admin.port = number(src, line, &key, &value)?
                 }
                 "admin.commandURL" | "zookeeper.admin.commandURL" => {
                     if !value.starts_with('/') {
@@ -322,10 +367,10 @@ impl Config {
                     cfg.admin.command_url = value.trim_end_matches('/').to_owned();
                 }
                 "admin.idleTimeout" | "zookeeper.admin.idleTimeout" => {
-                    cfg.admin.idle_timeout_ms = number(path, line, &key, &value)?
+                    cfg.admin.idle_timeout_ms = number(src, line, &key, &value)?
                 }
                 "secureClientPort" => {
-                    cfg.secure_client_port = Some(number(path, line, &key, &value)?)
+                    cfg.secure_client_port = Some(number(src, line, &key, &value)?)
                 }
                 "secureClientPortAddress" => {
                     cfg.secure_client_port_address =
@@ -356,7 +401,15 @@ impl Config {
                     cfg.ssl.trust_store_type = Some(value.clone())
                 }
                 "client.portUnification" | "zookeeper.client.portUnification" => {
-                    cfg.port_unification = boolean(path, line, &key, &value)?
+                    cfg.port_unification = boolean(src, line, &key, &value)?
+                }
+                "java.security.auth.login.config" if src == flags => {
+                    cfg.sasl.jaas_file = Some(PathBuf::from(&value))
+                }
+                "DigestAuthenticationProvider.digestAlg"
+                | "zookeeper.DigestAuthenticationProvider.digestAlg" => {
+                    cfg.digest_alg = DigestAlg::from_java_name(&value)
+                        .ok_or_else(|| bad("don't support this ACL digest algorithm"))?
                 }
                 "DigestAuthenticationProvider.superDigest"
                 | "zookeeper.DigestAuthenticationProvider.superDigest" => {
@@ -377,7 +430,7 @@ impl Config {
                     prometheus_at.set_ip(value.parse().map_err(|_| bad("not an IP address"))?)
                 }
                 "metricsProvider.httpPort" => {
-                    prometheus_at.set_port(number(path, line, &key, &value)?)
+                    prometheus_at.set_port(number(src, line, &key, &value)?)
                 }
                 "ssl.protocol" | "zookeeper.ssl.protocol" => cfg.ssl.protocol = Some(value.clone()),
                 "ssl.enabledProtocols" | "zookeeper.ssl.enabledProtocols" => {
@@ -548,6 +601,41 @@ mod tests {
                 .snapshot_trust_empty
         );
         assert!(parse("snapshot.trust.empty=yes\n").is_err());
+    }
+
+    #[test]
+    fn jvm_flags_set_system_properties_and_zoo_cfg_wins() {
+        let flags = "-Xmx1g -Djava.security.auth.login.config=/etc/zk/jaas.conf \
+                     -Dzookeeper.superUser=from-flag -Djute.maxbuffer=4096 \
+                     -Dzookeeper.DigestAuthenticationProvider.digestAlg=SHA-256 \
+                     -Dzookeeper.ssl.keyStore.location=/k.p12 -Dzookeeper.clientPort=1 -Dother=x";
+        let cfg =
+            Config::parse_with_flags(Path::new("zoo.cfg"), "superUser=from-cfg\n", flags).unwrap();
+        assert_eq!(cfg.sasl.jaas_file, Some(PathBuf::from("/etc/zk/jaas.conf")));
+        assert_eq!(cfg.sasl.super_user.as_deref(), Some("from-cfg"));
+        assert_eq!(cfg.max_buffer, 4096);
+        assert_eq!(cfg.digest_alg, DigestAlg::Sha256);
+        assert_eq!(cfg.ssl.key_store.as_deref(), Some(Path::new("/k.p12")));
+        // ZooKeeper reads clientPort from zoo.cfg only: the flag is unused.
+        assert_eq!(cfg.client_port, 2181);
+        assert!(cfg.unknown.contains_key("zookeeper.clientPort"));
+        assert!(!cfg.unknown.contains_key("other"));
+        // zoo.cfg cannot name the JAAS file (ZooKeeper would not read it there).
+        let cfg = parse("java.security.auth.login.config=/x\n").unwrap();
+        assert_eq!(cfg.sasl.jaas_file, None);
+        let err = Config::parse_with_flags(Path::new("zoo.cfg"), "", "-Xmx1g -Djute.maxbuffer=big")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("-D flag in SERVER_JVMFLAGS/JVMFLAGS, number:2:"),
+            "{err}"
+        );
+        let err = parse("DigestAuthenticationProvider.digestAlg=SHA-999\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("don't support this ACL digest algorithm"),
+            "{err}"
+        );
     }
 
     #[test]

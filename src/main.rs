@@ -1,7 +1,7 @@
 //! `ferrokeeper [zoo.cfg]`: runs a standalone server, from a config file or
 //! with embedded defaults (client port 2181, data in ./data).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 use ferrokeeper::config::Config;
@@ -23,27 +23,27 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match args.as_slice() {
-        [] => Config::default(),
-        [path] if !path.starts_with('-') => match Config::load(&PathBuf::from(path)) {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!("Invalid config, exiting abnormally: {e}");
-                return ExitCode::from(2);
-            }
-        },
+    // zkServer.sh hands ZooKeeper's JVM these; system properties come from them.
+    let jvm_flags: Vec<String> = ["SERVER_JVMFLAGS", "JVMFLAGS"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .collect();
+    let jvm_flags = jvm_flags.join(" ");
+    let loaded = match args.as_slice() {
+        [] => Config::parse_with_flags(Path::new("(embedded defaults)"), "", &jvm_flags),
+        [path] if !path.starts_with('-') => Config::load(Path::new(path), &jvm_flags),
         _ => {
             eprintln!("usage: ferrokeeper [zoo.cfg]");
             return ExitCode::from(2);
         }
     };
-    let mut config = config;
-    // zkServer.sh hands ZooKeeper's JVM these; SASL settings come from them.
-    let jvm_flags: Vec<String> = ["SERVER_JVMFLAGS", "JVMFLAGS"]
-        .iter()
-        .filter_map(|v| std::env::var(v).ok())
-        .collect();
-    config.sasl.apply_jvm_flags(&jvm_flags.join(" "));
+    let config = match loaded {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("Invalid config, exiting abnormally: {e}");
+            return ExitCode::from(2);
+        }
+    };
     for (k, v) in &config.unknown {
         tracing::info!("config key {k}={v} is not used by ferrokeeper");
     }

@@ -683,7 +683,7 @@ async fn server_survives_random_and_mutated_frames() {
         .unwrap_or(3000);
     eprintln!("fuzz_live_server: FUZZ_SEED={seed} FUZZ_CASES={total}");
     let mut rng = StdRng::seed_from_u64(seed);
-    let super_digest = ferrokeeper::tree::acl::digest_of(SUPER_AUTH);
+    let super_digest = ferrokeeper::tree::acl_digest::digest_of(SUPER_AUTH, Default::default());
     let mut server = TestServer::start(
         2000,
         &format!("maxClientCnxns=0\nDigestAuthenticationProvider.superDigest={super_digest}"),

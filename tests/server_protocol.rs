@@ -295,7 +295,7 @@ fn ttl_nodes_need_extended_types() {
 
 #[test]
 fn super_digest_passes_every_acl() {
-    let digest = ferrokeeper::tree::acl::digest_of("super:pw");
+    let digest = ferrokeeper::tree::acl_digest::digest_of("super:pw", Default::default());
     let server = TestServer::start(
         2000,
         &format!("DigestAuthenticationProvider.superDigest={digest}"),

@@ -1,9 +1,9 @@
 //! SASL settings, and which authentication sessions must have before any
-//! request (`enforce.auth.*`). ZooKeeper reads them as Java system properties, which
-//! zoo.cfg sets too (a key it does not know becomes `zookeeper.<key>`), and
-//! which operators pass in `SERVER_JVMFLAGS` (`-Dzookeeper.superUser=…`).
-//! The JAAS file can only come from there
-//! (`-Djava.security.auth.login.config=…`). zoo.cfg wins over a flag.
+//! request (`enforce.auth.*`). ZooKeeper reads them as Java system
+//! properties, which zoo.cfg sets too (a key it does not know becomes
+//! `zookeeper.<key>`), and which operators pass in `SERVER_JVMFLAGS`
+//! (`-Dzookeeper.superUser=…`; see `Config::parse_with_flags`). The JAAS
+//! file comes only from there (`-Djava.security.auth.login.config=…`).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -64,36 +64,6 @@ impl SaslConfig {
             _ => return Ok(false),
         }
         Ok(true)
-    }
-
-    /// Applies the `-D` flags of JVM flags (as `SERVER_JVMFLAGS` holds
-    /// them) that zoo.cfg has not set; flags that are not SASL settings are
-    /// ignored, as are values that do not parse (with a warning).
-    pub fn apply_jvm_flags(&mut self, flags: &str) {
-        let from_cfg = self.clone();
-        for flag in flags.split_whitespace() {
-            let Some((key, value)) = flag.strip_prefix("-D").and_then(|f| f.split_once('=')) else {
-                continue;
-            };
-            if key == "java.security.auth.login.config" {
-                self.jaas_file.get_or_insert_with(|| PathBuf::from(value));
-            } else if key.starts_with("zookeeper.") {
-                if let Err(e) = self.set(key, value) {
-                    tracing::warn!("JVM flag -D{key}: {e}; ignored");
-                }
-            }
-        }
-        // zoo.cfg's values win.
-        self.super_user = from_cfg.super_user.or(self.super_user.take());
-        self.login_context = from_cfg.login_context.or(self.login_context.take());
-        self.super_password = from_cfg.super_password.or(self.super_password.take());
-        self.provider |= from_cfg.provider;
-        self.allow_failed_clients |= from_cfg.allow_failed_clients;
-        self.require_sasl |= from_cfg.require_sasl;
-        self.enforce_auth |= from_cfg.enforce_auth;
-        self.enforce_auth_schemes = from_cfg
-            .enforce_auth_schemes
-            .or(self.enforce_auth_schemes.take());
     }
 
     /// The schemes a session must hold an id of before any request
@@ -162,22 +132,5 @@ mod tests {
         c.set("sessionRequireClientSASLAuth", "yes").unwrap();
         c.set("enforce.auth.enabled", "1").unwrap();
         assert!(c.enforced_schemes().is_empty());
-    }
-
-    #[test]
-    fn jvm_flags_fill_in_what_zoo_cfg_left_unset() {
-        let mut c = SaslConfig::default();
-        c.set("superUser", "from-cfg").unwrap();
-        c.apply_jvm_flags(
-            "-Xmx1g -Djava.security.auth.login.config=/etc/zk/jaas.conf \
-             -Dzookeeper.superUser=from-flag -Dzookeeper.authProvider.1=\
-             org.apache.zookeeper.server.auth.SASLAuthenticationProvider \
-             -Dzookeeper.SASLAuthenticationProvider.superPassword=pw -Dother=x",
-        );
-        assert_eq!(c.jaas_file, Some(PathBuf::from("/etc/zk/jaas.conf")));
-        assert_eq!(c.super_user.as_deref(), Some("from-cfg"));
-        assert_eq!(c.super_password.as_deref(), Some("pw"));
-        assert!(c.provider);
-        assert!(!format!("{c:?}").contains("pw\""));
     }
 }

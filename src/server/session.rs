@@ -34,7 +34,8 @@ use crate::server::prep::{Connect, Disconnected, Prep, Submit};
 use crate::server::sasl::digest_md5::DigestMd5;
 use crate::server::stats::ConnStats;
 use crate::server::Shared;
-use crate::tree::acl::{check_acl, digest_auth_ids};
+use crate::tree::acl::check_acl;
+use crate::tree::acl_digest::digest_auth_ids;
 
 static NEXT_CONN_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -324,7 +325,7 @@ impl Session {
         };
         let super_digest = self.shared.config.super_digest.as_deref();
         let ids = match packet.scheme.as_str() {
-            "digest" => digest_auth_ids(&packet.auth, super_digest),
+            "digest" => digest_auth_ids(&packet.auth, super_digest, self.shared.config.digest_alg),
             "ip" => vec![Id {
                 scheme: "ip".into(),
                 id: self.peer.ip().to_string(),

@@ -1,15 +1,13 @@
 //! Access control: the permission check (`ZooKeeperServer.checkACL`), the ACL
 //! fix-up prep applies to create/setACL (`PrepRequestProcessor.fixupACL`), and
-//! the built-in authentication providers `ip` and `digest`
-//! (`server/auth/IPAuthenticationProvider.java`, `DigestAuthenticationProvider.java`).
+//! the authentication providers' id checks (`isValid`, `matches`): `ip`
+//! (`IPAuthenticationProvider.java`), `digest` (ids made by
+//! [`acl_digest`](super::acl_digest)), and, when registered
+//! ([`Providers`]), `x509` and `sasl`.
 //!
-//! Only the providers a default Apache ZooKeeper registers exist here
-//! (`ProviderRegistry.initialize`): `ip` (not "authenticated", so never used by
-//! the `auth` scheme) and `digest`. `world:anyone` is special-cased by both
-//! functions; `super` in a session's ids passes every check.
-
-use base64::Engine;
-use sha1::{Digest, Sha1};
+//! `ip` is not "authenticated", so never used by the `auth` scheme.
+//! `world:anyone` is special-cased by both functions; `super` in a
+//! session's ids passes every check.
 
 use crate::proto::data::{Acl, Id};
 use crate::proto::error_code::ErrorCode;
@@ -99,35 +97,6 @@ pub fn fix_acl(acl: &[Acl], auth_ids: &[Id], providers: Providers) -> Result<Vec
         }
     }
     Ok(out)
-}
-
-/// `DigestAuthenticationProvider.generateDigest`: `user:base64(sha1("user:password"))`,
-/// where `user` is everything before the first `:`.
-pub fn digest_of(user_password: &str) -> String {
-    let user = user_password.split(':').next().unwrap_or("");
-    let hash = Sha1::digest(user_password.as_bytes());
-    let b64 = base64::engine::general_purpose::STANDARD.encode(hash);
-    format!("{user}:{b64}")
-}
-
-/// The ids a successful `addauth digest user:password` adds to a session
-/// (`DigestAuthenticationProvider.handleAuthentication`): `super:` first when
-/// the digest equals the configured super digest, then `digest:user:hash`.
-/// Java builds the string with the platform charset; UTF-8 here.
-pub fn digest_auth_ids(auth_data: &[u8], super_digest: Option<&str>) -> Vec<Id> {
-    let digest = digest_of(&String::from_utf8_lossy(auth_data));
-    let mut ids = Vec::with_capacity(2);
-    if super_digest == Some(digest.as_str()) {
-        ids.push(Id {
-            scheme: "super".into(),
-            id: String::new(),
-        });
-    }
-    ids.push(Id {
-        scheme: "digest".into(),
-        id: digest,
-    });
-    ids
 }
 
 /// Is there a provider for `scheme` whose ids count for the `auth` scheme (`isAuthenticated`)?
@@ -306,27 +275,6 @@ mod tests {
             perms,
             id: id(scheme, i),
         }
-    }
-
-    #[test]
-    fn digests_match_java() {
-        // Values printed by `java org.apache.zookeeper.server.auth.DigestAuthenticationProvider`.
-        assert_eq!(
-            digest_of("super:test"),
-            "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
-        );
-        assert_eq!(digest_of("user:pass"), "user:smGaoVKd/cQkjm7b88GyorAUz20=");
-        assert_eq!(digest_of(""), ":2jmj7l5rSw0yVb/vlWAYkK/YBwk=");
-        assert_eq!(digest_of("nocolon"), "nocolon:Ra+cHr2ZoHvBjtNArFGNGlVie4g=");
-        assert_eq!(digest_of("a:b:c"), "a:cLzgnoJ6mP5qz3w+mwvPE2vDgu0=");
-    }
-
-    #[test]
-    fn digest_auth_adds_super_when_configured() {
-        let ids = digest_auth_ids(b"super:test", Some("super:D/InIHSb7yEEbrWz8b9l71RjZJU="));
-        assert_eq!(ids[0], id("super", ""));
-        assert_eq!(ids[1], id("digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU="));
-        assert_eq!(digest_auth_ids(b"user:pass", None).len(), 1);
     }
 
     #[test]

@@ -13,12 +13,14 @@
 //! old term taken out and the new one added on each change.
 //!
 //! Submodules: [`path`] (validation), [`acl`] (checks and fix-up),
+//! [`acl_digest`] (the `digest` provider's ids),
 //! `acl_cache` (the shared lists and their snapshot ids), [`node`],
 //! [`digest`] (a node's term), [`watches`], `apply` (txn application),
 //! `quota` (the stats of paths under quota), `restore` (snapshot loading).
 
 pub mod acl;
 mod acl_cache;
+pub mod acl_digest;
 mod apply;
 pub mod digest;
 #[cfg(test)]
