@@ -313,3 +313,30 @@ def server_on_data_dir(
     if port is not None:
         srv.port = port
     return srv
+
+
+def ferrokeeper_refuses(workdir: Path, config: dict, env: dict | None = None) -> str:
+    """Runs ferrokeeper with `config` (over BASE_CONFIG, free ports, a data
+    dir in `workdir`), expects it to stop start-up (exit code 1) and
+    returns what it printed. For settings ZooKeeper takes at start-up and
+    fails later, where ferrokeeper says why at once."""
+    cfg = {**BASE_CONFIG, "dataDir": str(workdir / "data"), "clientPort": str(free_port()),
+           "clientPortAddress": "127.0.0.1", **config}
+    path = workdir / "refused.cfg"
+    path.write_text("".join(f"{k}={v}\n" for k, v in cfg.items()))
+    done = subprocess.run([str(FERROKEEPER_BIN), str(path)], capture_output=True, text=True,
+                          timeout=30, env={"PATH": "/usr/bin:/bin", **(env or {})})
+    assert done.returncode == 1, done
+    return done.stdout + done.stderr
+
+
+def zk_cli(hosts: str, script: str, system_properties: dict) -> list[str]:
+    """zkCli's ZooKeeperMain (the stock Java client) on `hosts`, with these
+    -D properties, `script` on its stdin; the lines it printed."""
+    cmd = [JAVA, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
+    cmd += [f"-D{k}={v}" for k, v in system_properties.items()]
+    cmd += ["-cp", zookeeper_classpath(), "org.apache.zookeeper.ZooKeeperMain",
+            "-waitforconnection", "-server", hosts]
+    done = subprocess.run(cmd, input=script, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=90)
+    return done.stdout.splitlines()

@@ -9,7 +9,6 @@ ACLs. Clients: kazoo (pure-sasl) and the Java client with its own JAAS
 `Client` section.
 """
 
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from kazoo.security import make_acl
 
 import harness
 import rawzk
-from harness import Server, free_port
+from harness import Server
 
 SASL_PROVIDER = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
 USERS = {"admin": "admin-secret", "bob": "bob secret!"}
@@ -124,15 +123,11 @@ def test_a_wrong_password_or_user_is_refused_and_others_are_served(sasl_server):
 
 
 def test_the_java_client_authenticates_from_its_jaas_section(sasl_server, jaas):
-    cmd = [harness.JAVA, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-           f"-Djava.security.auth.login.config={jaas / 'client.conf'}",
-           "-cp", harness.zookeeper_classpath(), "org.apache.zookeeper.ZooKeeperMain",
-           "-waitforconnection", "-server", sasl_server.hosts]
     script = ("create /java-sasl hello sasl:bob:cdrwa\ngetAcl /java-sasl\n"
               "get /java-sasl\nwhoami\nquit\n")
-    out = subprocess.run(cmd, input=script, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True, timeout=90).stdout
-    lines = out.splitlines()
+    props = {"java.security.auth.login.config": jaas / "client.conf"}
+    lines = harness.zk_cli(sasl_server.hosts, script, props)
+    out = "\n".join(lines)
     assert "Created /java-sasl" in lines, out
     assert "'sasl,'bob" in lines, out
     assert "hello" in lines, out
@@ -164,15 +159,9 @@ def test_sasl_acls_need_the_sasl_provider(server_kind, jaas, tmp_path):
 
 @pytest.mark.server_kinds("ferrokeeper")
 def test_a_jaas_file_without_the_server_section_stops_start_up(server_kind, jaas, tmp_path):
-    cfg = tmp_path / "zoo.cfg"
-    cfg.write_text(f"dataDir={tmp_path / 'data'}\nclientPort={free_port()}\n"
-                   "clientPortAddress=127.0.0.1\nadmin.enableServer=false\n")
-    env = {"SERVER_JVMFLAGS": f"-Djava.security.auth.login.config={jaas / 'client.conf'}",
-           "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([str(harness.FERROKEEPER_BIN), str(cfg)], capture_output=True,
-                          text=True, timeout=30, env=env)
-    assert done.returncode == 1, done
-    assert "could not find a 'Server' entry" in done.stderr, done
+    flags = f"-Djava.security.auth.login.config={jaas / 'client.conf'}"
+    out = harness.ferrokeeper_refuses(tmp_path, {}, env={"SERVER_JVMFLAGS": flags})
+    assert "could not find a 'Server' entry" in out, out
 
 
 REQUIRE_AUTH = -124  # SESSIONCLOSEDREQUIRESASLAUTH
@@ -217,11 +206,5 @@ def test_enforced_authentication_closes_sessions_without_it(server_kind, jaas, t
      "authentication scheme 'sasl' is not available"),
 ])
 def test_enforcing_without_a_provider_stops_start_up(server_kind, tmp_path, settings, says):
-    cfg = tmp_path / "zoo.cfg"
-    lines = {"dataDir": str(tmp_path / "data"), "clientPort": str(free_port()),
-             "clientPortAddress": "127.0.0.1", "admin.enableServer": "false", **settings}
-    cfg.write_text("".join(f"{k}={v}\n" for k, v in lines.items()))
-    done = subprocess.run([str(harness.FERROKEEPER_BIN), str(cfg)], capture_output=True,
-                          text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
-    assert done.returncode == 1, done
-    assert says in done.stderr, done
+    out = harness.ferrokeeper_refuses(tmp_path, {"admin.enableServer": "false", **settings})
+    assert says in out, out

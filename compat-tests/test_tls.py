@@ -273,14 +273,9 @@ def test_the_java_client_over_tls(tls_server, certs):
         "zookeeper.ssl.trustStore.location": certs / "ca.pem",
         "zookeeper.ssl.trustStore.type": "PEM",
     }
-    cmd = [harness.JAVA, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
-    cmd += [f"-D{k}={v}" for k, v in props.items()]
-    cmd += ["-cp", harness.zookeeper_classpath(), "org.apache.zookeeper.ZooKeeperMain",
-            "-waitforconnection", "-server", tls_server.secure_hosts]
     script = "create /java-tls hello\nget /java-tls\nls /\nquit\n"
-    out = subprocess.run(cmd, input=script, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True, timeout=90).stdout
-    lines = out.splitlines()
+    lines = harness.zk_cli(tls_server.secure_hosts, script, props)
+    out = "\n".join(lines)
     assert "Created /java-tls" in lines, out
     assert "hello" in lines, out
     assert "[java-tls, zookeeper]" in lines, out

@@ -140,15 +140,7 @@ def test_an_encrypted_pem_key_opens_with_the_key_store_password(server_kind, sto
 def start_up_failure(tmp_path: Path, ssl: dict) -> str:
     """ferrokeeper's output when it refuses to start with these settings.
     (ZooKeeper starts and fails each TLS handshake instead.)"""
-    cfg = {**harness.BASE_CONFIG, "dataDir": str(tmp_path / "data"),
-           "clientPort": str(free_port()), "clientPortAddress": "127.0.0.1",
-           **secure_config(free_port(), **ssl)}
-    path = tmp_path / "zoo.cfg"
-    path.write_text("".join(f"{k}={v}\n" for k, v in cfg.items()))
-    done = subprocess.run([str(harness.FERROKEEPER_BIN), str(path)], capture_output=True,
-                          text=True, timeout=30)
-    assert done.returncode == 1, done
-    return done.stdout + done.stderr
+    return harness.ferrokeeper_refuses(tmp_path, secure_config(free_port(), **ssl))
 
 
 @pytest.mark.server_kinds("ferrokeeper")

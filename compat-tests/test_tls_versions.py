@@ -13,36 +13,15 @@ TLS 1.2); ferrokeeper offers both.
 
 import socket
 import ssl
-import subprocess
 from pathlib import Path
 
 import pytest
 
 import harness
 from harness import Server, free_port
-from test_tls import NETTY, make_ca, make_leaf
+from test_tls import certs, tls_config  # noqa: F401 (certs is a fixture)
 
 V = ssl.TLSVersion
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("certs")
-    make_ca(d, "ca")
-    make_leaf(d, "ca", "server", "serverAuth")
-    make_leaf(d, "ca", "client", "clientAuth")
-    return d
-
-
-def tls_config(certs: Path, port: int, **extra: str) -> dict:
-    return {
-        "secureClientPort": str(port),
-        "secureClientPortAddress": "127.0.0.1",
-        "serverCnxnFactory": NETTY,
-        "ssl.keyStore.location": str(certs / "server-store.pem"),
-        "ssl.trustStore.location": str(certs / "ca.pem"),
-        **extra,
-    }
 
 
 def handshake(port: int, certs: Path, version: ssl.TLSVersion) -> tuple[str, str] | None:
@@ -120,12 +99,5 @@ def test_only_the_named_cipher_suite_is_agreed(start, certs, suite):
 def test_settings_that_leave_nothing_to_agree_stop_start_up(server_kind, certs, tmp_path, line, says):
     """ZooKeeper starts and fails every handshake; ferrokeeper says why at once."""
     key, value = line.split("=", 1)
-    cfg = {**harness.BASE_CONFIG, "dataDir": str(tmp_path / "data"),
-           "clientPort": str(free_port()), "clientPortAddress": "127.0.0.1",
-           **tls_config(certs, free_port(), **{key: value})}
-    path = tmp_path / "zoo.cfg"
-    path.write_text("".join(f"{k}={v}\n" for k, v in cfg.items()))
-    done = subprocess.run([str(harness.FERROKEEPER_BIN), str(path)], capture_output=True,
-                          text=True, timeout=30)
-    assert done.returncode == 1, done
-    assert says in done.stdout + done.stderr, done
+    out = harness.ferrokeeper_refuses(tmp_path, tls_config(certs, free_port(), **{key: value}))
+    assert says in out, out

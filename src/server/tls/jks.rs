@@ -187,130 +187,35 @@ fn encrypted_private_key_info(der: &[u8]) -> Option<(String, &[u8])> {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::process::Command;
 
+    use super::super::test_certs::{self_signed, sh};
     use super::*;
-
-    fn run(program: &str, args: &[&str], dir: &Path) {
-        let out = Command::new(program)
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap_or_else(|e| panic!("{program}: {e}"));
-        assert!(out.status.success(), "{program} {args:?}: {out:?}");
-    }
 
     /// A JKS store made by keytool from an openssl key and certificate,
     /// and the key's PKCS#8 DER. (The PKCS12 file between has an ASCII
     /// password: openssl and Java encode others differently there.)
     fn keytool_store(dir: &Path, password: &str) -> (Vec<u8>, Vec<u8>) {
-        run(
-            "openssl",
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=jks",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "cert.pem",
-            ],
+        self_signed(dir, "jks");
+        self_signed(dir, "ca");
+        sh(
             dir,
+            "openssl pkcs8 -topk8 -nocrypt -in jks.key -outform DER -out key.der",
         );
-        run(
-            "openssl",
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=ca",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-            ],
+        sh(dir, "openssl pkcs12 -export -inkey jks.key -in jks.pem -name server -out s.p12 -passout pass:ascii");
+        sh(
             dir,
+            &format!(
+                "keytool -importkeystore -noprompt -srckeystore s.p12 -srcstoretype PKCS12 \
+             -srcstorepass ascii -destkeystore s.jks -deststoretype JKS \
+             -deststorepass {password} -destkeypass {password}"
+            ),
         );
-        run(
-            "openssl",
-            &[
-                "pkcs8", "-topk8", "-nocrypt", "-in", "key.pem", "-outform", "DER", "-out",
-                "key.der",
-            ],
+        sh(
             dir,
-        );
-        run(
-            "openssl",
-            &[
-                "pkcs12",
-                "-export",
-                "-inkey",
-                "key.pem",
-                "-in",
-                "cert.pem",
-                "-name",
-                "server",
-                "-out",
-                "s.p12",
-                "-passout",
-                "pass:ascii",
-            ],
-            dir,
-        );
-        run(
-            "keytool",
-            &[
-                "-importkeystore",
-                "-noprompt",
-                "-srckeystore",
-                "s.p12",
-                "-srcstoretype",
-                "PKCS12",
-                "-srcstorepass",
-                "ascii",
-                "-destkeystore",
-                "s.jks",
-                "-deststoretype",
-                "JKS",
-                "-deststorepass",
-                password,
-                "-destkeypass",
-                password,
-            ],
-            dir,
-        );
-        run(
-            "keytool",
-            &[
-                "-importcert",
-                "-noprompt",
-                "-alias",
-                "ca",
-                "-file",
-                "ca.pem",
-                "-keystore",
-                "s.jks",
-                "-storetype",
-                "JKS",
-                "-storepass",
-                password,
-            ],
-            dir,
+            &format!(
+            "keytool -importcert -noprompt -alias ca -file ca.pem -keystore s.jks -storetype JKS \
+             -storepass {password}"
+        ),
         );
         (
             std::fs::read(dir.join("s.jks")).unwrap(),
@@ -337,7 +242,7 @@ mod tests {
                     chain,
                 } => {
                     assert_eq!(alias, "server");
-                    assert_eq!(chain, vec![der("cert.pem")]);
+                    assert_eq!(chain, vec![der("jks.pem")]);
                     assert_eq!(recover_key(&sealed_key, "pässwört").unwrap(), key);
                     let err = recover_key(&sealed_key, "passwort").unwrap_err();
                     assert!(err.starts_with("Cannot recover key"), "{err}");

@@ -12,6 +12,8 @@
 
 mod jks;
 mod stores;
+#[cfg(test)]
+mod test_certs;
 mod versions;
 mod x509_id;
 
@@ -88,33 +90,14 @@ fn trust_store_of<'a>(ssl: &'a SslConfig, path: &'a Path) -> Store<'a> {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::process::Command;
 
     use super::*;
 
-    /// A self-signed certificate and its key, as one PEM store, by `openssl`.
+    /// A self-signed certificate and its key, as one PEM store.
     fn pem_store_file(dir: &Path) -> PathBuf {
-        let ok = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
-            .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
-            .args([
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "cert.pem",
-            ])
-            .current_dir(dir)
-            .status()
-            .expect("openssl")
-            .success();
-        assert!(ok);
-        let store = dir.join("store.pem");
-        let text = std::fs::read_to_string(dir.join("key.pem")).unwrap()
-            + &std::fs::read_to_string(dir.join("cert.pem")).unwrap();
-        std::fs::write(&store, text).unwrap();
-        store
+        test_certs::self_signed(dir, "cert");
+        test_certs::pem_store(dir, "cert");
+        dir.join("cert-store.pem")
     }
 
     fn error_of(ssl: &SslConfig) -> String {
@@ -144,7 +127,9 @@ mod tests {
 
         ssl.key_store = Some(dir.path().join("cert.pem"));
         assert!(error_of(&ssl).starts_with("ssl.keyStore.location"));
-        ssl.key_store = Some(dir.path().join("key.pem"));
+        let key_only = dir.path().join("key-only.pem");
+        std::fs::copy(dir.path().join("cert.key"), &key_only).unwrap();
+        ssl.key_store = Some(key_only);
         assert!(error_of(&ssl).contains("no certificate"));
         ssl.key_store = None;
         assert!(error_of(&ssl).contains("needs ssl.keyStore.location"));

@@ -236,73 +236,19 @@ fn der(bytes: &[u8]) -> CertificateDer<'static> {
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
-    use std::process::Command;
 
+    use super::super::test_certs::{self_signed, sh};
     use super::*;
-
-    fn openssl(dir: &Path, args: &[&str]) {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl");
-        assert!(out.status.success(), "openssl {args:?}: {out:?}");
-    }
 
     /// key.pem (PKCS#8) and cert.pem, self-signed; then the same key and
     /// certificate as a PKCS12 file, an encrypted PEM store and a plain one.
     fn stores(dir: &Path) {
-        openssl(
+        self_signed(dir, "cert");
+        std::fs::rename(dir.join("cert.key"), dir.join("key.pem")).unwrap();
+        sh(dir, "openssl pkcs12 -export -inkey key.pem -in cert.pem -name srv -out store.p12 -passout pass:pw12");
+        sh(
             dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=stores",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "cert.pem",
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "pkcs12",
-                "-export",
-                "-inkey",
-                "key.pem",
-                "-in",
-                "cert.pem",
-                "-name",
-                "srv",
-                "-out",
-                "store.p12",
-                "-passout",
-                "pass:pw12",
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "pkcs8",
-                "-topk8",
-                "-v2",
-                "aes-256-cbc",
-                "-in",
-                "key.pem",
-                "-out",
-                "enc.key",
-                "-passout",
-                "pass:pwpem",
-            ],
+            "openssl pkcs8 -topk8 -v2 aes-256-cbc -in key.pem -out enc.key -passout pass:pwpem",
         );
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
         std::fs::write(dir.join("enc.pem"), read("enc.key") + &read("cert.pem")).unwrap();
