@@ -306,4 +306,21 @@ mod tests {
         let err = DigestMd5::new("n".into()).step(b"x", bob).unwrap_err();
         assert!(err.contains("initial response"), "{err}");
     }
+
+    proptest::proptest! {
+        /// A client's token is network input: any bytes, or any text made
+        /// of the directives' characters, answer an error or a step.
+        #[test]
+        fn any_token_is_answered_without_panicking(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            text in "[a-z=,\"\\ 0-9-]{0,120}",
+        ) {
+            for token in [bytes.as_slice(), text.as_bytes()] {
+                let mut server = DigestMd5::new("n1".into());
+                let _ = server.step(b"", bob);
+                let _ = server.step(token, bob);
+                let _ = server.step(token, bob);
+            }
+        }
+    }
 }

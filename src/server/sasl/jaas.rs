@@ -227,4 +227,12 @@ mod tests {
             assert!(err.contains(says), "{text:?}: {err}");
         }
     }
+
+    proptest::proptest! {
+        /// An operator's file may hold anything: an error or sections.
+        #[test]
+        fn any_text_parses_or_names_its_problem(text in "[A-Za-z_{};=\"\\/*# \n]{0,200}") {
+            let _ = parse(&text);
+        }
+    }
 }

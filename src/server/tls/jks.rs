@@ -278,4 +278,18 @@ mod tests {
             assert!(recover_key(sealed, "x").is_err());
         }
     }
+
+    proptest::proptest! {
+        /// A store file may hold anything after the magic: an error or entries.
+        #[test]
+        fn any_bytes_after_the_magic_are_read_without_panicking(
+            rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let mut store = MAGIC.to_be_bytes().to_vec();
+            store.extend_from_slice(&[0, 0, 0, 2]);
+            store.extend_from_slice(&rest);
+            let _ = read(&store, "pw");
+            let _ = recover_key(&rest, "pw");
+        }
+    }
 }
