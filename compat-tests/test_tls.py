@@ -106,6 +106,8 @@ def refused(client: KazooClient) -> bool:
 
 
 def test_a_client_with_a_trusted_certificate_is_served_over_tls(tls_server, certs):
+    secure_port = tls_server.secure_hosts.rsplit(":", 1)[1]
+    assert f"secureClientPort={secure_port}" in tls_server.four_letter("conf").decode().splitlines()
     zk = tls_client(tls_server, certs)
     zk.start(timeout=10)
     try:

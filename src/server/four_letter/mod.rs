@@ -186,8 +186,9 @@ fn conf(shared: &Shared) -> String {
     let (snap_size, log_size) = host::dir_sizes(shared);
     let backlog = listen_backlog(shared);
     format!(
-        "clientPort={}\nsecureClientPort=-1\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog={}\nserverId=0\n",
+        "clientPort={}\nsecureClientPort={}\ndataDir={}\ndataDirSize={}\ndataLogDir={}\ndataLogSize={}\ntickTime={}\nmaxClientCnxns={}\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog={}\nserverId=0\n",
         cfg.client_port,
+        cfg.secure_client_port.map_or(-1, i32::from),
         absolute(&snap_dir),
         snap_size,
         absolute(&log_dir),
