@@ -296,3 +296,37 @@ def test_client_auth_none_serves_a_client_without_a_certificate(server_kind, cer
         zk.close()
     finally:
         srv.stop()
+
+
+def test_the_admin_server_lists_secure_port_connections_apart(server_kind, certs, tmp_path):
+    """`connections` and `stats` list each connection factory's: TLS clients
+    of the secure port under `secure_connections`."""
+    import json
+    import urllib.request
+
+    port, admin_port = free_port(), free_port()
+    cfg = tls_config(certs, port, **{"admin.enableServer": "true",
+                                     "admin.serverAddress": "127.0.0.1",
+                                     "admin.serverPort": str(admin_port)})
+    srv = Server(server_kind, tmp_path / "srv", cfg).start()
+    srv.secure_hosts = f"127.0.0.1:{port}"
+    secure, plain = tls_client(srv, certs), KazooClient(hosts=srv.hosts, timeout=5.0)
+    try:
+        secure.start(timeout=10)
+        plain.start(timeout=10)
+        for name, key in (("connections", "connections"), ("stats", "connections")):
+            url = f"http://127.0.0.1:{admin_port}/commands/{name}"
+            with urllib.request.urlopen(url, timeout=10) as r:
+                answer = json.loads(r.read())
+            listed = {k: [c["remote_socket_address"].rsplit(":", 1)[1] for c in answer[k]]
+                      for k in (key, "secure_connections")}
+            secure_local = str(secure._connection._socket.getsockname()[1])
+            plain_local = str(plain._connection._socket.getsockname()[1])
+            assert secure_local in listed["secure_connections"], (name, listed)
+            assert secure_local not in listed[key], (name, listed)
+            assert plain_local in listed[key], (name, listed)
+    finally:
+        for c in (secure, plain):
+            c.stop()
+            c.close()
+        srv.stop()

@@ -19,7 +19,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::proto::data::Id;
 use crate::server::prep::Prep;
-use crate::server::session::Session;
+use crate::server::session::{Client, Session};
 use crate::server::tls::x509_client_id;
 use crate::server::Shared;
 
@@ -66,15 +66,17 @@ pub async fn accept_loop(
         match &transport {
             Transport::Plain => plain_session(stream, peer, shared.clone(), prep.clone()),
             Transport::Tls(acceptor) => {
-                let handshake =
-                    tls_session(acceptor.clone(), stream, peer, shared.clone(), prep.clone());
+                let (shared, prep) = (shared.clone(), prep.clone());
+                let handshake = tls_session(acceptor.clone(), stream, peer, true, shared, prep);
                 actix::spawn(handshake);
             }
             Transport::Either(acceptor) => {
                 let (acceptor, shared, prep) = (acceptor.clone(), shared.clone(), prep.clone());
                 actix::spawn(async move {
                     match starts_with_tls(&stream).await {
-                        Some(true) => tls_session(acceptor, stream, peer, shared, prep).await,
+                        Some(true) => {
+                            tls_session(acceptor, stream, peer, false, shared, prep).await
+                        }
                         Some(false) => plain_session(stream, peer, shared, prep),
                         None => shared.connection_closed(peer.ip()),
                     }
@@ -86,7 +88,12 @@ pub async fn accept_loop(
 
 fn plain_session(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, prep: Addr<Prep>) {
     let (read, write) = stream.into_split();
-    Session::spawn(read, Box::new(write), peer, Vec::new(), shared, prep);
+    let client = Client {
+        peer,
+        secure_port: false,
+        certificate_ids: Vec::new(),
+    };
+    Session::spawn(read, Box::new(write), client, shared, prep);
 }
 
 /// Whether the client's first bytes are a TLS handshake record (content
@@ -109,11 +116,13 @@ async fn starts_with_tls(stream: &TcpStream) -> Option<bool> {
 }
 
 /// Runs the TLS handshake, then starts the session; a failed or slow
-/// handshake closes the connection with a log line.
+/// handshake closes the connection with a log line. `secure_port`: the
+/// connection came to `secureClientPort` (not a unified plain port).
 async fn tls_session(
     acceptor: TlsAcceptor,
     stream: TcpStream,
     peer: SocketAddr,
+    secure_port: bool,
     shared: Arc<Shared>,
     prep: Addr<Prep>,
 ) {
@@ -127,7 +136,12 @@ async fn tls_session(
                 .and_then(x509_client_id);
             let ids = certificate_ids(client_id, shared.config.ssl.x509_super_user.as_deref());
             let (read, write) = tokio::io::split(tls);
-            Session::spawn(read, Box::new(write), peer, ids, shared, prep);
+            let client = Client {
+                peer,
+                secure_port,
+                certificate_ids: ids,
+            };
+            Session::spawn(read, Box::new(write), client, shared, prep);
         }
         Ok(Err(e)) => {
             tracing::warn!("TLS handshake with {peer} failed: {e}");

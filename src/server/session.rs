@@ -186,17 +186,29 @@ const READ_BUFFER_START: usize = 1024;
 /// The sending half of a connection: a TCP socket's, or a TLS stream's.
 pub type ConnWriter = Box<dyn AsyncWrite + Unpin>;
 
+/// Who an accepted connection is.
+pub struct Client {
+    pub peer: SocketAddr,
+    /// Accepted on `secureClientPort` (listed as a secure connection).
+    pub secure_port: bool,
+    /// For a TLS client with a certificate, the ids it authenticates.
+    pub certificate_ids: Vec<Id>,
+}
+
 impl Session {
-    /// Starts the actor for an accepted connection, given its two halves
-    /// and, for a TLS client with a certificate, the ids it authenticates.
+    /// Starts the actor for an accepted connection, given its two halves.
     pub fn spawn(
         read: impl AsyncRead + Unpin + 'static,
         write: ConnWriter,
-        peer: SocketAddr,
-        certificate_ids: Vec<Id>,
+        client: Client,
         shared: Arc<Shared>,
         prep: Addr<Prep>,
     ) {
+        let Client {
+            peer,
+            secure_port,
+            certificate_ids,
+        } = client;
         let max = shared.config.max_buffer;
         Session::create(move |ctx| {
             let codec = InboundCodec {
@@ -210,7 +222,7 @@ impl Session {
             };
             let auth = Arc::new([ip].into_iter().chain(certificate_ids).collect());
             let id = NEXT_CONN_ID.fetch_add(1, Ordering::Relaxed);
-            let stats = Arc::new(ConnStats::new(id, peer, &shared.stats));
+            let stats = Arc::new(ConnStats::new(id, peer, secure_port, &shared.stats));
             shared.stats.register(stats.clone());
             Session {
                 id,

@@ -199,6 +199,8 @@ impl Latency {
 pub struct ConnStats {
     pub id: u64,
     pub peer: SocketAddr,
+    /// Accepted on the secure client port.
+    pub secure_port: bool,
     /// When the connection was accepted (ms since the epoch; `est=`).
     pub established_ms: u64,
     reading: AtomicBool,
@@ -220,8 +222,9 @@ pub struct ConnStats {
 }
 
 impl ConnStats {
-    pub fn new(id: u64, peer: SocketAddr, server: &ServerStats) -> Self {
+    pub fn new(id: u64, peer: SocketAddr, secure_port: bool, server: &ServerStats) -> Self {
         ConnStats {
+            secure_port,
             id,
             peer,
             established_ms: wall_ms(),
@@ -645,7 +648,7 @@ mod tests {
     #[test]
     fn connection_lines() {
         let server = ServerStats::new();
-        let c = ConnStats::new(1, "127.0.0.1:5000".parse().unwrap(), &server);
+        let c = ConnStats::new(1, "127.0.0.1:5000".parse().unwrap(), false, &server);
         c.packet_received(&server, 10);
         assert_eq!(
             c.describe(false),

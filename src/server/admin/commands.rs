@@ -125,12 +125,14 @@ fn connection_stat_reset(shared: &Shared, _: &str) -> Outcome {
     Ok(Map::new())
 }
 
-/// Every connection's details (`brief`: only the counters).
-fn connection_list(shared: &Shared, brief: bool) -> Value {
+/// The details of every connection of one port kind, plain or secure, as
+/// ZooKeeper lists each connection factory's (`brief`: only the counters).
+fn connection_list(shared: &Shared, brief: bool, secure_port: bool) -> Value {
     let list: Vec<Value> = shared
         .stats
         .connections()
         .iter()
+        .filter(|c| c.secure_port == secure_port)
         .map(|c| Value::Object(c.info(brief)))
         .collect();
     list.into()
@@ -138,8 +140,8 @@ fn connection_list(shared: &Shared, brief: bool) -> Value {
 
 fn connections(shared: &Shared, _: &str) -> Outcome {
     Ok(object(json!({
-        "connections": connection_list(shared, false),
-        "secure_connections": [],
+        "connections": connection_list(shared, false, false),
+        "secure_connections": connection_list(shared, false, true),
     })))
 }
 
@@ -286,8 +288,11 @@ fn server_stats(shared: &Shared, _: &str) -> Outcome {
 
 fn stats(shared: &Shared, _: &str) -> Outcome {
     let mut m = server_summary(shared);
-    m.insert("connections".into(), connection_list(shared, true));
-    m.insert("secure_connections".into(), json!([]));
+    m.insert("connections".into(), connection_list(shared, true, false));
+    m.insert(
+        "secure_connections".into(),
+        connection_list(shared, true, true),
+    );
     Ok(m)
 }
 
