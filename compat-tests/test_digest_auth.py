@@ -5,7 +5,8 @@ them to zkServer.sh).
 `DigestAuthenticationProvider.digestAlg` (ZooKeeper 3.7+) changes the hash
 of `digest` ids: a tree whose ACLs were made with SHA-256 must still open to
 `addauth digest user:password`. `DigestAuthenticationProvider.superDigest`
-makes a password `super`.
+makes a password `super`. `DigestAuthenticationProvider.enabled=false`
+turns the provider off.
 """
 
 import base64
@@ -13,9 +14,10 @@ import hashlib
 
 import pytest
 from kazoo.client import KazooClient
-from kazoo.exceptions import NoAuthError
+from kazoo.exceptions import InvalidACLError, NoAuthError
 from kazoo.security import make_acl
 
+import rawzk
 from harness import Server
 
 
@@ -63,4 +65,24 @@ def test_digest_ids_use_the_configured_algorithm(server_kind, tmp_path, given_as
         for zk in (owner, stranger, root):
             zk.stop()
             zk.close()
+        srv.stop()
+
+
+def test_a_disabled_digest_provider_refuses_digest_auth_and_acls(server_kind, tmp_path):
+    srv = Server(server_kind, tmp_path / "srv",
+                 {"DigestAuthenticationProvider.enabled": "false"}).start()
+    try:
+        conn = rawzk.RawConnection.connect(srv.address)
+        auth = rawzk.enc_int(0) + rawzk.enc_string("digest") + rawzk.enc_buffer(b"u:p")
+        assert conn.call(rawzk.OP["auth"], auth, xid=rawzk.AUTH_XID).err_name == "AUTHFAILED"
+        assert conn.is_closed(3.0)
+        conn.sock.close()
+        zk = session(srv)
+        try:
+            with pytest.raises(InvalidACLError):
+                zk.create("/d", b"", acl=[make_acl("digest", digest_id("u:p", "sha1"), all=True)])
+        finally:
+            zk.stop()
+            zk.close()
+    finally:
         srv.stop()

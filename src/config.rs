@@ -133,6 +133,9 @@ pub struct Config {
     pub ssl: SslConfig,
     /// `DigestAuthenticationProvider.digestAlg`: the hash of `digest` ids.
     pub digest_alg: DigestAlg,
+    /// `DigestAuthenticationProvider.enabled` (default true): `false`
+    /// refuses `addauth digest` and `digest` ACLs.
+    pub digest_enabled: bool,
     /// Where the Prometheus `/metrics` endpoint listens, when
     /// `metricsProvider.className` names `PrometheusMetricsProvider`
     /// (`metricsProvider.httpHost`, `.httpPort`; default 0.0.0.0:7000).
@@ -216,6 +219,7 @@ impl Config {
             sasl: SaslConfig::default(),
             prometheus: None,
             digest_alg: DigestAlg::default(),
+            digest_enabled: true,
             port_unification: false,
             source_text: String::new(),
             unknown: BTreeMap::new(),
@@ -405,6 +409,11 @@ impl Config {
                 }
                 "java.security.auth.login.config" if src == flags => {
                     cfg.sasl.jaas_file = Some(PathBuf::from(&value))
+                }
+                "DigestAuthenticationProvider.enabled"
+                | "zookeeper.DigestAuthenticationProvider.enabled" => {
+                    // `Boolean.parseBoolean`: anything but "true" is false.
+                    cfg.digest_enabled = value.trim().eq_ignore_ascii_case("true")
                 }
                 "DigestAuthenticationProvider.digestAlg"
                 | "zookeeper.DigestAuthenticationProvider.digestAlg" => {

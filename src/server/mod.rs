@@ -109,9 +109,10 @@ impl Shared {
         }
     }
 
-    /// The ACL providers registered besides `ip` and `digest`.
+    /// The ACL providers registered besides `ip`.
     pub fn acl_providers(&self) -> Providers {
         Providers {
+            digest: self.config.digest_enabled,
             x509: self.config.tls_enabled(),
             sasl: self.config.sasl.provider,
         }

@@ -337,7 +337,9 @@ impl Session {
         };
         let super_digest = self.shared.config.super_digest.as_deref();
         let ids = match packet.scheme.as_str() {
-            "digest" => digest_auth_ids(&packet.auth, super_digest, self.shared.config.digest_alg),
+            "digest" if self.shared.config.digest_enabled => {
+                digest_auth_ids(&packet.auth, super_digest, self.shared.config.digest_alg)
+            }
             "ip" => vec![Id {
                 scheme: "ip".into(),
                 id: self.peer.ip().to_string(),

@@ -34,10 +34,12 @@ pub fn check_acl(acl: &[Acl], perm: i32, auth_ids: &[Id]) -> bool {
     })
 }
 
-/// The providers a server registers besides `ip` and `digest`
-/// (`ProviderRegistry`), which decide whether their ACL ids are valid.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The providers a server registers besides `ip` (`ProviderRegistry`),
+/// which decide whether their ACL ids are valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Providers {
+    /// `digest`, unless `DigestAuthenticationProvider.enabled=false`.
+    pub digest: bool,
     /// `x509`: a port takes TLS clients.
     pub x509: bool,
     /// `sasl`: an `authProvider.N` names `SASLAuthenticationProvider`.
@@ -48,7 +50,8 @@ impl Providers {
     /// Whether a provider for `scheme` is registered.
     pub fn has(&self, scheme: &str) -> bool {
         match scheme {
-            "digest" | "ip" => true,
+            "ip" => true,
+            "digest" => self.digest,
             "x509" => self.x509,
             "sasl" => self.sasl,
             _ => false,
@@ -102,7 +105,7 @@ pub fn fix_acl(acl: &[Acl], auth_ids: &[Id], providers: Providers) -> Result<Vec
 /// Is there a provider for `scheme` whose ids count for the `auth` scheme (`isAuthenticated`)?
 fn is_authenticated_scheme(scheme: &str, providers: Providers) -> bool {
     match scheme {
-        "digest" => true,
+        "digest" => providers.digest,
         "x509" => providers.x509,
         "sasl" => providers.sasl,
         _ => false,
@@ -116,7 +119,7 @@ pub fn is_valid_id(scheme: &str, id: &str, providers: Providers) -> bool {
         "x509" => providers.x509 && is_x500_name(id),
         "sasl" => providers.sasl && is_kerberos_name(id),
         // `id.split(":").length == 2`: Java's split drops trailing empty parts.
-        "digest" => java_split_len(id, ':') == 2,
+        "digest" => providers.digest && java_split_len(id, ':') == 2,
         "ip" => {
             let mut parts = id.splitn(2, '/');
             let addr = parts.next().unwrap_or("");
@@ -223,14 +226,17 @@ mod tests {
     use crate::proto::data::perms;
 
     const NONE: Providers = Providers {
+        digest: true,
         x509: false,
         sasl: false,
     };
     const X509: Providers = Providers {
+        digest: true,
         x509: true,
         sasl: false,
     };
     const SASL: Providers = Providers {
+        digest: true,
         x509: false,
         sasl: true,
     };
@@ -252,6 +258,12 @@ mod tests {
         assert!(check_acl(&bobs, perms::READ, &[id("sasl", "bob")]));
         assert!(check_acl(&bobs, perms::READ, &[id("sasl", "super")]));
         assert!(!check_acl(&bobs, perms::READ, &[id("sasl", "eve")]));
+        let no_digest = Providers {
+            digest: false,
+            ..SASL
+        };
+        assert!(!is_valid_id("digest", "u:h", no_digest));
+        assert!(!no_digest.has("digest") && no_digest.has("sasl") && no_digest.has("ip"));
         let auth = [acl(perms::ALL, "auth", "")];
         assert_eq!(
             fix_acl(&auth, &[id("sasl", "bob")], SASL),
