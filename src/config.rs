@@ -308,7 +308,7 @@ impl Config {
                         max_set = true;
                     }
                 }
-                "4lw.commands.whitelist" => {
+                "4lw.commands.whitelist" | "zookeeper.4lw.commands.whitelist" => {
                     cfg.four_letter_words = value
                         .split(',')
                         .map(|w| w.trim().to_owned())
@@ -316,20 +316,22 @@ impl Config {
                         .collect()
                 }
                 "jute.maxbuffer" => cfg.max_buffer = number(src, line, &key, &value)?,
-                "forceSync" => {
+                "forceSync" | "zookeeper.forceSync" => {
                     cfg.force_sync = match value.as_str() {
                         "yes" | "true" => true,
                         "no" | "false" => false,
                         _ => return Err(bad("expected yes or no")),
                     }
                 }
-                "snapCount" => {
+                "snapCount" | "zookeeper.snapCount" => {
                     cfg.snap_count = number(src, line, &key, &value)?;
                     if cfg.snap_count < 2 {
                         return Err(bad("must be at least 2"));
                     }
                 }
-                "preAllocSize" => cfg.pre_alloc_size_kb = number(src, line, &key, &value)?,
+                "preAllocSize" | "zookeeper.preAllocSize" => {
+                    cfg.pre_alloc_size_kb = number(src, line, &key, &value)?
+                }
                 "snapSizeLimitInKb" | "zookeeper.snapSizeLimitInKb" => {
                     cfg.snap_size_limit_kb = number(src, line, &key, &value)?
                 }
@@ -457,10 +459,12 @@ impl Config {
                         _ => return Err(bad("expected need, want or none")),
                     }
                 }
-                "snapshot.compression.method" => match value.as_str() {
-                    "" | "gz" | "snappy" => cfg.snapshot_compression = value.clone(),
-                    _ => return Err(bad("expected gz or snappy")),
-                },
+                "snapshot.compression.method" | "zookeeper.snapshot.compression.method" => {
+                    match value.as_str() {
+                        "" | "gz" | "snappy" => cfg.snapshot_compression = value.clone(),
+                        _ => return Err(bad("expected gz or snappy")),
+                    }
+                }
                 _ => match cfg.sasl.set(&key, &value) {
                     Ok(true) => {}
                     Ok(false) => {
@@ -617,7 +621,8 @@ mod tests {
         let flags = "-Xmx1g -Djava.security.auth.login.config=/etc/zk/jaas.conf \
                      -Dzookeeper.superUser=from-flag -Djute.maxbuffer=4096 \
                      -Dzookeeper.DigestAuthenticationProvider.digestAlg=SHA-256 \
-                     -Dzookeeper.ssl.keyStore.location=/k.p12 -Dzookeeper.clientPort=1 -Dother=x";
+                     -Dzookeeper.ssl.keyStore.location=/k.p12 -Dzookeeper.clientPort=1 -Dother=x \
+                     -Dzookeeper.snapCount=5000 -Dzookeeper.forceSync=no";
         let cfg =
             Config::parse_with_flags(Path::new("zoo.cfg"), "superUser=from-cfg\n", flags).unwrap();
         assert_eq!(cfg.sasl.jaas_file, Some(PathBuf::from("/etc/zk/jaas.conf")));
@@ -625,6 +630,8 @@ mod tests {
         assert_eq!(cfg.max_buffer, 4096);
         assert_eq!(cfg.digest_alg, DigestAlg::Sha256);
         assert_eq!(cfg.ssl.key_store.as_deref(), Some(Path::new("/k.p12")));
+        assert_eq!(cfg.snap_count, 5000);
+        assert!(!cfg.force_sync);
         // ZooKeeper reads clientPort from zoo.cfg only: the flag is unused.
         assert_eq!(cfg.client_port, 2181);
         assert!(cfg.unknown.contains_key("zookeeper.clientPort"));
