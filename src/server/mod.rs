@@ -68,7 +68,8 @@ pub struct Shared {
     /// SASL users, when a JAAS file is configured.
     pub sasl: Option<sasl::Login>,
     /// A session must hold an id of one of these schemes before any
-    /// request (`enforce.auth.*`); empty when nothing is enforced.
+    /// request (`enforce.auth.*`); empty when nothing is enforced. Taken
+    /// from the config once, as every request checks it.
     pub enforced_auth_schemes: Vec<String>,
 }
 

@@ -71,9 +71,7 @@ impl Store<'_> {
     /// The certificates trusted as anchors (never none).
     pub fn trust_anchors(&self) -> Result<Vec<CertificateDer<'static>>, String> {
         let anchors: Vec<_> = match self.format()? {
-            Format::Pem => CertificateDer::pem_file_iter(self.path)
-                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| self.error(e))?,
+            Format::Pem => self.pem_certificates(&self.read()?)?,
             Format::Java => {
                 let (data, password) = (self.read()?, self.password()?);
                 if jks::is_jks(&data) {
@@ -81,7 +79,7 @@ impl Store<'_> {
                         .map_err(|e| self.password_error(e))?
                         .into_iter()
                         .filter_map(|entry| match entry {
-                            jks::Entry::TrustedCertificate { certificate, .. } => {
+                            jks::Entry::TrustedCertificate { certificate } => {
                                 Some(der(&certificate))
                             }
                             jks::Entry::PrivateKey { .. } => None,
@@ -134,14 +132,20 @@ impl Store<'_> {
         }
     }
 
+    /// The certificates of a PEM file's contents.
+    fn pem_certificates(&self, data: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+        CertificateDer::pem_slice_iter(data)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.error(e))
+    }
+
     fn pem_key_and_chain(&self) -> Result<KeyAndChain, String> {
-        let chain: Vec<_> = CertificateDer::pem_file_iter(self.path)
-            .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| self.error(e))?;
+        let data = self.read()?;
+        let chain = self.pem_certificates(&data)?;
         if chain.is_empty() {
             return Err(self.error("no certificate in it"));
         }
-        let text = String::from_utf8_lossy(&self.read()?).into_owned();
+        let text = String::from_utf8_lossy(&data);
         let key = match encrypted_pem_key(&text) {
             Some(sealed) => {
                 let password = self.password()?;
